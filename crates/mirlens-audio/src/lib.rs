@@ -1,0 +1,3 @@
+//! # mirlens-audio
+//!
+//! Audio decoding, resampling and librosa-parity front-ends (STFT, mel, MFCC, CQT, chroma).

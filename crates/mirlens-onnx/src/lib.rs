@@ -1,0 +1,3 @@
+//! # mirlens-onnx
+//!
+//! ONNX Runtime backend implementing the mirlens Encoder trait.

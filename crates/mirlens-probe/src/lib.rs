@@ -1,0 +1,3 @@
+//! # mirlens-probe
+//!
+//! Probes, neuron finding, controls and MIR downstream metrics (mir_eval / scikit-learn parity).

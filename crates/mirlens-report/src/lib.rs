@@ -1,0 +1,3 @@
+//! # mirlens-report
+//!
+//! SVG plots and result tables for mirlens analyses.
