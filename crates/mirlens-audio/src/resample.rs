@@ -1,0 +1,1 @@
+//! Resample (being built).

@@ -1,0 +1,1 @@
+//! Stream (being built).

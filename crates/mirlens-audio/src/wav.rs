@@ -1,0 +1,1 @@
+//! Wav (being built).
