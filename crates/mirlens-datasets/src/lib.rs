@@ -1,3 +1,19 @@
 //! # mirlens-datasets
 //!
-//! Dataset manifests and adapters (NSynth, GTZAN, GiantSteps, MAESTRO, MTG-Jamendo, folders) and built-in synthetic music.
+//! Dataset manifests and adapters (NSynth, GTZAN, GiantSteps, MAESTRO, MTG-Jamendo, folders) and built-in synthetic
+//! music.
+//!
+//! * [`manifest`] — the one manifest format every dataset is turned into: clip id, audio path, offset, duration,
+//!   split and typed labels, as JSONL or CSV, with a stable content hash.
+//! * [`adapters`] — manifests from the published layouts of NSynth, GTZAN, GiantSteps, MAESTRO, MTG-Jamendo,
+//!   folder-per-label trees and generic CSV files.
+//! * [`synth`] — synthetic notes and chords with exact labels, deterministic by seed, generated in memory or
+//!   written as WAV + manifest.
+
+pub mod adapters;
+pub mod error;
+pub mod manifest;
+pub mod synth;
+
+pub use error::{DatasetError, Result};
+pub use manifest::{LabelSchema, LabelType, Manifest, ManifestEntry, ManifestFormat, Split};

@@ -1,0 +1,201 @@
+//! Built-in synthetic music with exact ground truth, deterministic by seed, needing no files.
+//!
+//! * [`notes`] — `synth-notes`: NSynth-like single notes from eleven instrument families;
+//! * [`chords`] — `synth-chords`: chords with root/quality/inversion labels and in-key vs out-of-key minimal pairs;
+//! * [`sequences`] — `synth-sequences`: melody + chords + bass in varied key, tempo, timbre and loudness.
+//!
+//! Every generator implements [`SynthDataset`]: clip `i` is a pure function of `(seed, i)`, so clips can be produced
+//! in any order or in parallel. [`write_dataset`] writes `audio/<id>.wav` (16-bit PCM) and `manifest.jsonl`.
+
+pub mod chords;
+pub mod dsp;
+pub mod notes;
+pub mod sequences;
+
+use crate::error::{DatasetError, Result};
+use crate::manifest::{LabelSchema, Manifest, ManifestEntry, Split};
+use mirlens_core::{CoreError, LabelSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use chords::{ChordQuality, ChordsParams, SynthChords};
+pub use notes::{Family, NotesParams, SynthNotes};
+pub use sequences::{SequencesParams, SynthSequences};
+
+/// One generated clip: waveform and labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthClip {
+    /// Unique id within the dataset (also the WAV file stem).
+    pub id: String,
+    /// Mono samples, peak ≤ 1.
+    pub samples: Vec<f32>,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Split the clip is assigned to.
+    pub split: Option<Split>,
+    /// Typed labels (see the generator's [`SynthDataset::label_schema`]).
+    pub labels: LabelSet,
+}
+
+impl SynthClip {
+    /// Duration in seconds.
+    pub fn duration_secs(&self) -> f64 {
+        self.samples.len() as f64 / self.sample_rate as f64
+    }
+}
+
+/// A deterministic, random-access synthetic dataset.
+pub trait SynthDataset: Sync {
+    /// Short name (`synth-notes`, `synth-chords`).
+    fn name(&self) -> &'static str;
+    /// Number of clips.
+    fn len(&self) -> usize;
+    /// Whether there are no clips.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Sample rate of every clip.
+    fn sample_rate(&self) -> u32;
+    /// Types of the labels every clip carries.
+    fn label_schema(&self) -> LabelSchema;
+    /// Generates clip `index` (`< len()`); a pure function of the seed and the index.
+    fn clip(&self, index: usize) -> SynthClip;
+    /// Generates all clips in order.
+    fn clips(&self) -> Box<dyn Iterator<Item = SynthClip> + '_> {
+        Box::new((0..self.len()).map(|i| self.clip(i)))
+    }
+}
+
+/// Common parameter checks.
+pub(crate) fn check_common(
+    sample_rate: u32,
+    duration: f64,
+    valid: f64,
+    test: f64,
+) -> Result<(), CoreError> {
+    if !(8000..=192_000).contains(&sample_rate) {
+        return Err(CoreError::invalid(
+            "sample_rate",
+            sample_rate,
+            "8000..=192000 Hz",
+        ));
+    }
+    if !(duration.is_finite() && (0.05..=60.0).contains(&duration)) {
+        return Err(CoreError::invalid("duration_secs", duration, "0.05..=60 s"));
+    }
+    if !(valid >= 0.0 && test >= 0.0 && valid + test <= 1.0) {
+        return Err(CoreError::invalid(
+            "valid_fraction + test_fraction",
+            format!("{valid} + {test}"),
+            "non-negative fractions summing to at most 1",
+        ));
+    }
+    Ok(())
+}
+
+/// Assigns a clip to a split from `(seed, tag, index)` alone.
+pub(crate) fn assign_split(
+    seed: u64,
+    tag: u64,
+    index: usize,
+    valid: f64,
+    test: f64,
+) -> Option<Split> {
+    let u = dsp::Rng::new(dsp::derive_seed(seed, tag ^ 0x5350_4C49, index as u64)).uniform();
+    Some(if u < test {
+        Split::Test
+    } else if u < test + valid {
+        Split::Valid
+    } else {
+        Split::Train
+    })
+}
+
+/// Writes every clip of `ds` as `out/audio/<id>.wav` (16-bit PCM) plus `out/manifest.jsonl`, using up to `threads`
+/// threads (0 = all cores). `progress(done)` is called after each clip. Returns the manifest (absolute paths).
+/// Each file is written atomically; the manifest is written last, so an interrupted run leaves no manifest.
+pub fn write_dataset(
+    ds: &dyn SynthDataset,
+    out: &Path,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Manifest> {
+    let audio = out.join("audio");
+    std::fs::create_dir_all(&audio).map_err(|e| DatasetError::io(&audio, e))?;
+    let n = ds.len();
+    let threads = if threads == 0 {
+        std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1)
+    } else {
+        threads
+    }
+    .clamp(1, n.max(1));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Vec<Result<Vec<(usize, ManifestEntry)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<(usize, ManifestEntry)>> {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            break;
+                        }
+                        let clip = ds.clip(i);
+                        let path = audio.join(format!("{}.wav", clip.id));
+                        mirlens_audio::wav::write_wav(
+                            &path,
+                            &clip.samples,
+                            clip.sample_rate,
+                            mirlens_audio::wav::WavFormat::Pcm16,
+                        )
+                        .map_err(|e| DatasetError::Wav {
+                            path: path.clone(),
+                            message: e.to_string(),
+                        })?;
+                        let duration = clip.duration_secs();
+                        mine.push((
+                            i,
+                            ManifestEntry {
+                                id: clip.id,
+                                path,
+                                offset_secs: 0.0,
+                                duration_secs: Some(duration),
+                                split: clip.split,
+                                labels: clip.labels,
+                            },
+                        ));
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                    }
+                    Ok(mine)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(DatasetError::Wav {
+                        path: audio.clone(),
+                        message: "a generator thread panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(n);
+    for r in results {
+        all.extend(r?);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    let manifest = Manifest {
+        entries: all.into_iter().map(|(_, e)| e).collect(),
+        label_schema: ds.label_schema(),
+    };
+    let mpath = out.join("manifest.jsonl");
+    manifest.validate(&mpath)?;
+    manifest.write(&mpath)?;
+    Ok(manifest)
+}
