@@ -1,0 +1,3 @@
+//! Integration tests of extraction with a tiny golden encoder.
+
+mod extract;
