@@ -1,0 +1,6 @@
+//! Integration tests of mirlens-sae.
+
+mod files;
+mod golden;
+mod planted;
+mod study;
