@@ -1,0 +1,5 @@
+//! Integration tests of mirlens-probe: planted structure, goldens against scikit-learn and mir_eval.
+
+mod golden_metrics;
+mod golden_probe;
+mod planted;
