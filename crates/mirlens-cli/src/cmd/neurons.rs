@@ -105,6 +105,14 @@ fn list(s: &str) -> anyhow::Result<Vec<f64>> {
 
 /// Run `mirlens neurons`.
 pub fn run(a: NeuronsArgs) -> anyhow::Result<ExitCode> {
+    let summary = report(&a)?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Compute the neuron report of `a.label` at `a.layer`, write its JSON/CSV/SVG outputs into `a.out`, and return
+/// the summary.
+pub fn report(a: &NeuronsArgs) -> anyhow::Result<serde_json::Value> {
     let store =
         Store::open(&a.store).with_context(|| format!("opening store {}", a.store.display()))?;
     let pooling: Pooling = a.pooling.parse()?;
@@ -254,6 +262,5 @@ pub fn run(a: NeuronsArgs) -> anyhow::Result<ExitCode> {
         "cross_task": cross,
         "outputs": paths,
     });
-    println!("{}", serde_json::to_string_pretty(&summary)?);
-    Ok(ExitCode::SUCCESS)
+    Ok(summary)
 }

@@ -91,7 +91,11 @@ pub struct SynthArgs {
 /// Run `mirlens probe`.
 pub fn run(a: ProbeArgs) -> anyhow::Result<ExitCode> {
     match a.command {
-        ProbeCommand::Sweep(s) => sweep(s),
+        ProbeCommand::Sweep(s) => {
+            let summary = sweep(&s)?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
         ProbeCommand::Synth(s) => {
             write_planted_store(
                 &s.out,
@@ -117,7 +121,9 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
+/// Run a layer sweep, write its JSON/CSV/SVG outputs into `a.out`, and return the summary (best layer, accuracy
+/// per layer with confidence intervals, output paths).
+pub fn sweep(a: &SweepArgs) -> anyhow::Result<serde_json::Value> {
     let store =
         Store::open(&a.store).with_context(|| format!("opening store {}", a.store.display()))?;
     let pooling: Pooling = a.pooling.parse()?;
@@ -213,6 +219,5 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         "weighted_layer_weights": layer_weights,
         "outputs": paths,
     });
-    println!("{}", serde_json::to_string_pretty(&summary)?);
-    Ok(ExitCode::SUCCESS)
+    Ok(summary)
 }

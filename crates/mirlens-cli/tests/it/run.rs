@@ -1,0 +1,73 @@
+//! `mirlens run`: the main job end to end on a small slice of the built-in data.
+
+use std::process::Command;
+
+fn run(out: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mirlens"))
+        .args(["run", "--quiet", "--limit", "96", "--out"])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn main_job_names_its_model_and_writes_consistent_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = run(&out);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("tiny-mert-95m-like") && stdout.contains("RANDOM weights"),
+        "{stdout}"
+    );
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["default_model_is_random"], true);
+    let labels = summary["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 2);
+    for l in labels {
+        let sweep = &l["sweep"];
+        let layers = sweep["layers"].as_array().unwrap();
+        // tiny model: hidden states 0, 1, 2
+        assert_eq!(layers.len(), 3, "{sweep}");
+        let accs: Vec<f64> = layers
+            .iter()
+            .map(|x| x["accuracy"].as_f64().unwrap())
+            .collect();
+        assert!(accs.iter().all(|a| (0.0..=1.0).contains(a)), "{accs:?}");
+        let best = accs.iter().cloned().fold(f64::MIN, f64::max);
+        assert_eq!(sweep["best_accuracy"].as_f64().unwrap(), best);
+        // the neuron report ran at the best layer, over the 32 neurons of that layer
+        let best_layer: usize = sweep["best_layer"].as_str().unwrap().parse().unwrap();
+        assert_eq!(accs[best_layer], best);
+        assert_eq!(l["neurons"]["layer"].as_u64().unwrap() as usize, best_layer);
+        assert_eq!(l["neurons"]["neurons"], 32);
+        let label = l["label"].as_str().unwrap();
+        for f in ["layer_sweep.svg", "layer_sweep.csv"] {
+            assert!(
+                out.join(format!("probe-{label}")).join(f).is_file(),
+                "{label}/{f}"
+            );
+        }
+        for f in ["k_sweep.svg", "ranking.csv", "cross_task.svg"] {
+            assert!(
+                out.join(format!("neurons-{label}")).join(f).is_file(),
+                "{label}/{f}"
+            );
+        }
+    }
+    let store = mirlens_store::Store::open(out.join("store")).unwrap();
+    assert_eq!(store.manifest().num_clips, 96);
+
+    // a second run resumes the committed store instead of extracting again
+    let o = run(&out);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(stdout.contains("0 shard(s) written"), "{stdout}");
+}
