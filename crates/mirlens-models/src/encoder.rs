@@ -1,5 +1,14 @@
 //! The backend-independent encoder interface. candle (this crate) and ONNX Runtime (`mirlens-onnx`) both implement
 //! [`Encoder`] and pass one parity suite.
+//!
+//! Contract for implementors:
+//! - `encode` takes the model input exactly as the network sees it (`input_values`); per-clip normalisation, when
+//!   [`EncoderSpec::normalize_input`] says so, is the caller's job ([`normalize_waveform`]).
+//! - Non-finite input is [`ModelError::NonFiniteInput`]; input shorter than the receptive field is
+//!   [`ModelError::InputTooShort`]; a layer beyond `num_layers` is `ModelError::Core(LayerOutOfRange)` (from
+//!   [`LayerSelection::resolve`]).
+//! - Layer `i` is `hidden_states[i]` of transformers; for pre-LN models layer `N` follows
+//!   [`EncodeOptions::final_norm`] (see the crate docs).
 
 use crate::ModelError;
 use mirlens_core::{LayerId, LayerSelection, Modality};
@@ -25,12 +34,27 @@ pub struct EncoderSpec {
     pub normalize_input: bool,
 }
 
+/// Which tensor layer `N` (the last) is for pre-LN ("stable layer norm") models; post-LN models have no final
+/// encoder norm and ignore this.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinalNorm {
+    /// Output of the last block before the encoder's final layer norm: transformers ≥ 5 `hidden_states[-1]`.
+    #[default]
+    Before,
+    /// `LN_enc(last block output)`: transformers ≤ 4.57 `hidden_states[-1]`, and `last_hidden_state` of every
+    /// version.
+    After,
+}
+
 /// Options of one forward pass.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncodeOptions {
     /// Also return the output of the convolutional feature encoder (`[frames, conv_dim[-1]]`, before the feature
     /// projection's layer norm).
     pub conv_features: bool,
+    /// Convention for layer `N` of pre-LN models (default: transformers ≥ 5).
+    pub final_norm: FinalNorm,
 }
 
 /// Per-layer activations of one input.
@@ -49,7 +73,10 @@ pub struct LayerActivations {
 impl LayerActivations {
     /// The array of one layer, if it was selected.
     pub fn layer(&self, id: LayerId) -> Option<&[f32]> {
-        self.layers.iter().find(|(l, _)| *l == id).map(|(_, v)| v.as_slice())
+        self.layers
+            .iter()
+            .find(|(l, _)| *l == id)
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -74,6 +101,42 @@ pub trait Encoder: Send + Sync {
         layers: &LayerSelection,
         opts: &EncodeOptions,
     ) -> Result<Vec<LayerActivations>, ModelError> {
-        inputs.iter().map(|x| self.encode(x, layers, opts)).collect()
+        inputs
+            .iter()
+            .map(|x| self.encode(x, layers, opts))
+            .collect()
+    }
+}
+
+/// Per-clip input normalisation of `Wav2Vec2FeatureExtractor(do_normalize=True)`: `x ← (x − mean) / sqrt(var +
+/// 1e-7)` with the population variance, computed in f64.
+pub fn normalize_waveform(x: &mut [f32]) {
+    if x.is_empty() {
+        return;
+    }
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let inv = 1.0 / (var + 1e-7).sqrt();
+    for v in x.iter_mut() {
+        *v = ((*v as f64 - mean) * inv) as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_gives_zero_mean_unit_variance() {
+        let mut x: Vec<f32> = (0..1000)
+            .map(|i| (i as f32 * 0.37).sin() * 3.0 + 2.0)
+            .collect();
+        normalize_waveform(&mut x);
+        let n = x.len() as f64;
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        assert!(mean.abs() < 1e-6, "mean {mean}");
+        assert!((var - 1.0).abs() < 1e-5, "var {var}");
     }
 }

@@ -1,0 +1,425 @@
+//! `mirlens embed`: per-layer encoder activations of audio files, written as `.npy` arrays numpy can load.
+//!
+//! Output layout, one folder per input file (written to a temporary folder, then renamed):
+//! `OUT/<name>/layer_<i>.npy` (`[frames, hidden]` float32, or `[hidden]` with `--pool mean`) and
+//! `OUT/<name>/meta.json` (model, backend, layers, sample rate, resampling, normalisation, chunking, conventions).
+
+use anyhow::{Context, bail};
+use mirlens_audio::decode::{DecodeOptions, decode_file};
+use mirlens_audio::resample::{ResampleQuality, resample};
+use mirlens_core::{LayerId, LayerSelection, Pooling};
+use mirlens_models::chunked::{ChunkParams, encode_chunked_with};
+use mirlens_models::{
+    CandleEncoder, EncodeOptions, Encoder, FinalNorm, FrameGeometry, LayerActivations, LoadOptions,
+    Registry, normalize_waveform,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Inference backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Native candle implementation.
+    Candle,
+    /// ONNX Runtime (needs the `onnx` cargo feature and an exported `model.onnx`).
+    Onnx,
+}
+
+/// Per-clip input normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Normalize {
+    /// As the checkpoint's `preprocessor_config.json` says (`do_normalize`).
+    Auto,
+    /// Always normalise to zero mean, unit variance.
+    On,
+    /// Never normalise.
+    Off,
+}
+
+/// Convention for the last layer of pre-LN models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LastLayer {
+    /// Before the final encoder layer norm (transformers ≥ 5 `hidden_states[-1]`).
+    Before,
+    /// After it (transformers ≤ 4.57 `hidden_states[-1]`, `last_hidden_state`).
+    After,
+}
+
+/// Arguments of `mirlens embed`.
+#[derive(Debug, clap::Args)]
+pub struct EmbedArgs {
+    /// Registry name (see `mirlens models list`) or model directory (ONNX: a `.onnx` file or a folder with
+    /// `model.onnx`).
+    #[arg(long)]
+    pub model: String,
+    /// Audio files or folders (searched recursively for wav, flac, mp3, ogg, m4a, aif/aiff, caf, mka).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Layers: `all`, `last`, or a list such as `0,6,12` or `1-4`.
+    #[arg(long, default_value = "all")]
+    pub layers: String,
+    /// Pooling over frames: `none` or `mean` (`max` too).
+    #[arg(long, default_value = "none")]
+    pub pool: String,
+    /// Backend.
+    #[arg(long, value_enum, default_value_t = Backend::Candle)]
+    pub backend: Backend,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Window length in seconds for long inputs (0 = full context, whatever the length).
+    #[arg(long, default_value_t = 5.0)]
+    pub window: f64,
+    /// Overlap between windows in seconds (centre stitching; see docs/encoders.md).
+    #[arg(long, default_value_t = 1.0)]
+    pub overlap: f64,
+    /// Per-clip input normalisation.
+    #[arg(long, value_enum, default_value_t = Normalize::Auto)]
+    pub normalize: Normalize,
+    /// Last-layer convention for pre-LN models.
+    #[arg(long, value_enum, default_value_t = LastLayer::Before)]
+    pub last_layer: LastLayer,
+}
+
+const AUDIO_EXT: &[&str] = &[
+    "wav", "flac", "mp3", "ogg", "m4a", "aif", "aiff", "caf", "mka", "mp4",
+];
+
+fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(PathBuf, String)>) -> anyhow::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading folder {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, root, out)?;
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| AUDIO_EXT.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                let rel = p.strip_prefix(root).unwrap_or(&p).with_extension("");
+                let name = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("__");
+                out.push((p.clone(), name));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for i in inputs {
+        if i.is_dir() {
+            walk(i, i, &mut out)?;
+        } else if i.is_file() {
+            let stem = i
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "input".into());
+            out.push((i.clone(), stem));
+        } else {
+            bail!("{}: no such file or folder", i.display());
+        }
+    }
+    // Disambiguate equal names.
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for (_, name) in out.iter_mut() {
+        let n = seen.entry(name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            *name = format!("{name}__{n}");
+        }
+    }
+    Ok(out)
+}
+
+/// Write a little-endian float32 `.npy` file (format version 1.0).
+pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> anyhow::Result<()> {
+    let dims = match shape.len() {
+        1 => format!("({},)", shape[0]),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(total.next_multiple_of(64) - total));
+    header.push('\n');
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    f.write_all(b"\x93NUMPY\x01\x00")?;
+    f.write_all(&(header.len() as u16).to_le_bytes())?;
+    f.write_all(header.as_bytes())?;
+    for v in data {
+        f.write_all(&v.to_le_bytes())?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+struct Loaded {
+    enc: Box<dyn Encoder>,
+    geom: FrameGeometry,
+    source: String,
+}
+
+fn load_model(args: &EmbedArgs) -> anyhow::Result<Loaded> {
+    let reg = Registry::builtin()?;
+    match args.backend {
+        Backend::Candle => {
+            let m = reg.resolve(&args.model)?;
+            let name = m.card.as_ref().map(|c| c.name.clone());
+            let enc = CandleEncoder::load(
+                &m.dir,
+                &LoadOptions {
+                    name,
+                    ..LoadOptions::default()
+                },
+            )
+            .with_context(|| format!("loading {}", m.dir.display()))?;
+            let geom = enc.geometry();
+            Ok(Loaded {
+                enc: Box::new(enc),
+                geom,
+                source: m.dir.display().to_string(),
+            })
+        }
+        Backend::Onnx => load_onnx(args, &reg),
+    }
+}
+
+#[cfg(feature = "onnx")]
+fn load_onnx(args: &EmbedArgs, reg: &Registry) -> anyhow::Result<Loaded> {
+    let p = Path::new(&args.model);
+    let path = if p.extension().is_some_and(|e| e == "onnx") && p.is_file() {
+        p.to_path_buf()
+    } else {
+        let m = reg.resolve(&args.model)?;
+        let f = m.dir.join("model.onnx");
+        if !f.is_file() {
+            bail!(
+                "{}: no model.onnx; export the checkpoint to ONNX first (see docs/onnx.md) or use --backend candle",
+                m.dir.display()
+            );
+        }
+        f
+    };
+    let enc = mirlens_onnx::OnnxEncoder::load(&path, &mirlens_onnx::OnnxOptions::default())
+        .with_context(|| format!("loading {}", path.display()))?;
+    // The conv geometry is the checkpoint's: read it from the export's metadata.
+    let geom = FrameGeometry::new(
+        &enc.meta()
+            .conv_kernel
+            .iter()
+            .copied()
+            .zip(enc.meta().conv_stride.iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    Ok(Loaded {
+        enc: Box::new(enc),
+        geom,
+        source: path.display().to_string(),
+    })
+}
+
+#[cfg(not(feature = "onnx"))]
+fn load_onnx(_args: &EmbedArgs, _reg: &Registry) -> anyhow::Result<Loaded> {
+    bail!(
+        "--backend onnx is not available: this mirlens was built without the `onnx` cargo feature \
+         (rebuild with `cargo build --release -p mirlens-cli --features onnx`), or use --backend candle"
+    )
+}
+
+fn pool_into(acc: &mut [Vec<f64>], a: &LayerActivations, pool: Pooling) {
+    let h = a.hidden;
+    for (slot, (_, v)) in acc.iter_mut().zip(&a.layers) {
+        for row in v.chunks_exact(h) {
+            for (s, x) in slot.iter_mut().zip(row) {
+                match pool {
+                    Pooling::Max => *s = s.max(*x as f64),
+                    _ => *s += *x as f64,
+                }
+            }
+        }
+    }
+}
+
+/// Run `mirlens embed`.
+pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
+    let selection: LayerSelection = args.layers.parse()?;
+    let pool: Pooling = args.pool.parse()?;
+    if !(args.window.is_finite()
+        && args.window >= 0.0
+        && args.overlap.is_finite()
+        && args.overlap >= 0.0)
+    {
+        bail!("--window and --overlap must be finite and ≥ 0");
+    }
+    let files = collect_inputs(&args.inputs)?;
+    if files.is_empty() {
+        bail!("no audio files found in the inputs");
+    }
+    let loaded = load_model(&args)?;
+    let enc = loaded.enc.as_ref();
+    let spec = enc.spec().clone();
+    let layers = selection.resolve(spec.num_layers)?;
+    let geom = loaded.geom;
+    let chunk = if args.window > 0.0 {
+        let p = ChunkParams::from_seconds(args.window, args.overlap, spec.sample_rate, geom.hop);
+        p.check(&geom)
+            .with_context(|| "invalid --window/--overlap")?;
+        Some(p)
+    } else {
+        None
+    };
+    let normalize = match args.normalize {
+        Normalize::Auto => spec.normalize_input,
+        Normalize::On => true,
+        Normalize::Off => false,
+    };
+    let opts = EncodeOptions {
+        conv_features: false,
+        final_norm: match args.last_layer {
+            LastLayer::Before => FinalNorm::Before,
+            LastLayer::After => FinalNorm::After,
+        },
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    eprintln!(
+        "model {} ({}), {} Hz, {} layers selected, normalisation {}, {}",
+        spec.name,
+        loaded.source,
+        spec.sample_rate,
+        layers.len(),
+        if normalize { "per clip" } else { "none" },
+        match chunk {
+            Some(p) => format!("windows of {} samples with {} overlap", p.window, p.overlap),
+            None => "full context".to_string(),
+        }
+    );
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for (path, name) in &files {
+        bar.set_message(name.clone());
+        let dec = decode_file(path, &DecodeOptions::default())
+            .with_context(|| format!("decoding {}", path.display()))?;
+        let from = dec.waveform.sample_rate;
+        let mut x = if from != spec.sample_rate {
+            bar.suspend(|| {
+                eprintln!(
+                    "notice: {}: resampling {from} Hz -> {} Hz (the model's rate)",
+                    path.display(),
+                    spec.sample_rate
+                )
+            });
+            resample(
+                &dec.waveform.samples,
+                from,
+                spec.sample_rate,
+                ResampleQuality::default(),
+            )
+            .with_context(|| format!("resampling {}", path.display()))?
+        } else {
+            dec.waveform.samples
+        };
+        if normalize {
+            normalize_waveform(&mut x);
+        }
+        // Frames are produced window by window; pooled outputs never hold the whole track.
+        let h = spec.hidden_size;
+        let mut full: Vec<Vec<f32>> = vec![Vec::new(); layers.len()];
+        let init = if pool == Pooling::Max {
+            f64::NEG_INFINITY
+        } else {
+            0.0
+        };
+        let mut acc: Vec<Vec<f64>> = vec![vec![init; h]; layers.len()];
+        let sel = LayerSelection::Some(layers.clone());
+        let mut sink = |_: usize, a: LayerActivations| -> Result<(), mirlens_models::ModelError> {
+            if pool == Pooling::None {
+                for (dst, (_, v)) in full.iter_mut().zip(a.layers) {
+                    dst.extend_from_slice(&v);
+                }
+            } else {
+                pool_into(&mut acc, &a, pool);
+            }
+            Ok(())
+        };
+        let frames = match chunk {
+            Some(p) => encode_chunked_with(enc, &geom, &x, &sel, &opts, &p, &mut sink),
+            None => enc.encode(&x, &sel, &opts).and_then(|a| {
+                let f = a.frames;
+                sink(0, a).map(|_| f)
+            }),
+        }
+        .with_context(|| format!("encoding {}", path.display()))?;
+
+        let final_dir = args.out.join(name);
+        let tmp = args.out.join(format!(".{name}.tmp-{}", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        std::fs::create_dir_all(&tmp)?;
+        for (k, l) in layers.iter().enumerate() {
+            let file = tmp.join(format!("layer_{:02}.npy", l.0));
+            match pool {
+                Pooling::None => write_npy(&file, &[frames, h], &full[k])?,
+                Pooling::Mean => {
+                    let v: Vec<f32> = acc[k].iter().map(|s| (s / frames as f64) as f32).collect();
+                    write_npy(&file, &[h], &v)?
+                }
+                Pooling::Max => {
+                    let v: Vec<f32> = acc[k].iter().map(|s| *s as f32).collect();
+                    write_npy(&file, &[h], &v)?
+                }
+            }
+        }
+        let meta = serde_json::json!({
+            "input": path.display().to_string(),
+            "model": spec.name,
+            "model_source": loaded.source,
+            "backend": format!("{:?}", args.backend).to_lowercase(),
+            "layers": layers.iter().map(|l: &LayerId| l.0).collect::<Vec<_>>(),
+            "frames": frames,
+            "hidden_size": h,
+            "frame_rate": spec.frame_rate,
+            "sample_rate": spec.sample_rate,
+            "source_sample_rate": from,
+            "resampled": from != spec.sample_rate,
+            "input_normalisation": if normalize { "per_clip" } else { "none" },
+            "pooling": pool.to_string(),
+            "chunking": match chunk {
+                Some(p) => serde_json::json!({"window_samples": p.window, "overlap_samples": p.overlap, "stitching": "centre of overlap"}),
+                None => serde_json::json!("full_context"),
+            },
+            "hidden_state_convention": "layer 0 = transformers hidden_states[0]; layer i = block i output",
+            "last_layer_pre_ln": format!("{:?}", opts.final_norm).to_lowercase(),
+        });
+        std::fs::write(tmp.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
+        if final_dir.exists() {
+            std::fs::remove_dir_all(&final_dir)
+                .with_context(|| format!("replacing {}", final_dir.display()))?;
+        }
+        std::fs::rename(&tmp, &final_dir)
+            .with_context(|| format!("writing {}", final_dir.display()))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    eprintln!("wrote {} file(s) to {}", files.len(), args.out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,110 @@
+//! `mirlens models list|show NAME`.
+
+use anyhow::Context;
+use mirlens_models::Registry;
+use std::process::ExitCode;
+
+/// Arguments of `mirlens models`.
+#[derive(Debug, clap::Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    command: ModelsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ModelsCommand {
+    /// List the registry's model cards and whether each resolves locally.
+    List,
+    /// Show one card, where it resolves, and its checkpoint's configuration when available.
+    Show {
+        /// Registry name, HF repo id or model directory.
+        name: String,
+    },
+}
+
+/// Run `mirlens models`.
+pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
+    let reg = Registry::builtin()?;
+    match args.command {
+        ModelsCommand::List => {
+            println!(
+                "{:<27} {:<40} {:<10} {:>6} {:>6} {:>7} {:>6}  AVAILABLE",
+                "NAME", "HF REPO", "ARCH", "RATE", "FPS", "LAYERS", "HIDDEN"
+            );
+            for c in reg.cards() {
+                let avail = match reg.resolve(&c.name) {
+                    Ok(m) => m.dir.display().to_string(),
+                    Err(_) => "no (not in local paths or HF cache)".to_string(),
+                };
+                println!(
+                    "{:<27} {:<40} {:<10} {:>6} {:>6} {:>7} {:>6}  {}",
+                    c.name,
+                    c.hf_repo,
+                    c.architecture,
+                    c.sample_rate,
+                    c.frame_rate,
+                    c.layers,
+                    c.hidden_size,
+                    avail
+                );
+            }
+            println!("HF cache: {}", reg.hf_cache().display());
+        }
+        ModelsCommand::Show { name } => {
+            if let Some(c) = reg.card(&name) {
+                println!("name:                {}", c.name);
+                println!("hf repo:             {} @ {}", c.hf_repo, c.revision);
+                println!("architecture:        {}", c.architecture);
+                println!("sample rate:         {} Hz", c.sample_rate);
+                println!("frame rate:          {} Hz", c.frame_rate);
+                println!(
+                    "layers:              {} (hidden states 0..={})",
+                    c.layers, c.layers
+                );
+                println!("hidden size:         {}", c.hidden_size);
+                println!("licence:             {}", c.licence);
+                println!("input normalisation: {}", c.input_normalisation);
+                if !c.notes.is_empty() {
+                    println!("notes:               {}", c.notes);
+                }
+            }
+            match reg.resolve(&name) {
+                Ok(m) => {
+                    println!("resolves to:         {} ({:?})", m.dir.display(), m.source);
+                    let cfg =
+                        mirlens_models::EncoderConfig::from_dir(&m.dir).with_context(|| {
+                            format!("reading the configuration in {}", m.dir.display())
+                        })?;
+                    let g = cfg.geometry();
+                    println!(
+                        "checkpoint config:   {:?}, {} blocks x {}, {} heads, FFN {}, conv norm {:?}, {}, receptive field {} samples, hop {}, do_normalize {}",
+                        cfg.model_type,
+                        cfg.num_hidden_layers,
+                        cfg.hidden_size,
+                        cfg.num_attention_heads,
+                        cfg.intermediate_size,
+                        cfg.feat_extract_norm,
+                        if cfg.do_stable_layer_norm {
+                            "pre-LN"
+                        } else {
+                            "post-LN"
+                        },
+                        g.receptive_field,
+                        g.hop,
+                        cfg.do_normalize
+                    );
+                    if !cfg.unrecognised_keys.is_empty() {
+                        println!("unrecognised keys:   {}", cfg.unrecognised_keys.join(", "));
+                    }
+                }
+                Err(e) => {
+                    if reg.card(&name).is_none() {
+                        return Err(e.into());
+                    }
+                    println!("resolves to:         not available locally: {e}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
