@@ -29,14 +29,18 @@
 //! batched with padding and an attention mask. [`CandleEncoder::forward_padded`] reproduces transformers' padded
 //! batch (with or without mask) for parity tests.
 
+#[cfg(feature = "candle")]
 pub mod candle_encoder;
 pub mod chunked;
 pub mod config;
 pub mod encoder;
 pub mod registry;
+#[cfg(feature = "candle")]
 pub mod wav2vec2;
+#[cfg(feature = "candle")]
 pub mod weights;
 
+#[cfg(feature = "candle")]
 pub use candle_encoder::{CandleEncoder, LoadOptions};
 pub use chunked::{ChunkParams, encode_chunked};
 pub use config::{EncoderConfig, FrameGeometry, ModelType};
@@ -44,6 +48,7 @@ pub use encoder::{
     EncodeOptions, Encoder, EncoderSpec, FinalNorm, LayerActivations, normalize_waveform,
 };
 pub use registry::{ModelCard, Registry, ResolvedModel};
+#[cfg(feature = "candle")]
 pub use weights::{LoadPolicy, LoadReport};
 
 use std::path::PathBuf;
@@ -191,6 +196,7 @@ pub enum ModelError {
     },
 }
 
+#[cfg(feature = "candle")]
 impl From<candle_core::Error> for ModelError {
     fn from(e: candle_core::Error) -> Self {
         ModelError::Backend {
