@@ -1,1 +1,12 @@
 //! End-to-end tests of the `mirlens` binary.
+
+mod datasets;
+mod embed;
+mod features;
+mod info;
+
+mod extract;
+mod pretrain;
+mod probe;
+mod run;
+mod sae;
