@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run the whole mirlens test suite, ONNX backend included.
+#
+# The ONNX tests need the ONNX Runtime shared library. It is taken from $ORT_DYLIB_PATH when set, otherwise from
+# the `onnxruntime` wheel in ./.venv, which this script installs on first use (PyPI only; no other network).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ORT_VERSION=1.31.1
+if [ -z "${ORT_DYLIB_PATH:-}" ]; then
+  lib=$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -n 1 || true)
+  if [ -z "$lib" ]; then
+    echo "== installing onnxruntime==$ORT_VERSION into .venv (for the ONNX backend tests)"
+    python3 -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION"
+    lib=$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
+  fi
+  export ORT_DYLIB_PATH="$PWD/$lib"
+fi
+echo "== ONNX Runtime: $ORT_DYLIB_PATH"
+
+cargo test --workspace --features mirlens-cli/onnx "$@"
