@@ -62,7 +62,10 @@ mod tests {
         l.insert("pitch".into(), LabelValue::Int(60));
         l.insert("family".into(), LabelValue::Str("brass".into()));
         l.insert("valence".into(), LabelValue::Float(0.25));
-        l.insert("tags".into(), LabelValue::Tags(vec!["rock".into(), "guitar".into()]));
+        l.insert(
+            "tags".into(),
+            LabelValue::Tags(vec!["rock".into(), "guitar".into()]),
+        );
         let s = serde_json::to_string(&l).unwrap();
         let back: LabelSet = serde_json::from_str(&s).unwrap();
         assert_eq!(back, l);

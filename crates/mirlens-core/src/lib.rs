@@ -250,7 +250,11 @@ pub enum CoreError {
 
 impl CoreError {
     /// Convenience constructor for [`CoreError::InvalidParam`].
-    pub fn invalid(name: &'static str, value: impl fmt::Display, expected: impl Into<String>) -> Self {
+    pub fn invalid(
+        name: &'static str,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
         CoreError::InvalidParam {
             name,
             value: value.to_string(),
@@ -268,19 +272,41 @@ mod tests {
         let s: LayerSelection = "6, 0,1-3,6".parse().unwrap();
         assert_eq!(
             s,
-            LayerSelection::Some(vec![LayerId(0), LayerId(1), LayerId(2), LayerId(3), LayerId(6)])
+            LayerSelection::Some(vec![
+                LayerId(0),
+                LayerId(1),
+                LayerId(2),
+                LayerId(3),
+                LayerId(6)
+            ])
         );
-        assert_eq!("all".parse::<LayerSelection>().unwrap(), LayerSelection::All);
+        assert_eq!(
+            "all".parse::<LayerSelection>().unwrap(),
+            LayerSelection::All
+        );
         assert!("3-1".parse::<LayerSelection>().is_err());
         assert!("x".parse::<LayerSelection>().is_err());
     }
 
     #[test]
     fn layer_selection_resolves_against_depth() {
-        assert_eq!(LayerSelection::All.resolve(2).unwrap(), vec![LayerId(0), LayerId(1), LayerId(2)]);
+        assert_eq!(
+            LayerSelection::All.resolve(2).unwrap(),
+            vec![LayerId(0), LayerId(1), LayerId(2)]
+        );
         assert_eq!(LayerSelection::Last.resolve(12).unwrap(), vec![LayerId(12)]);
-        let e = "0,13".parse::<LayerSelection>().unwrap().resolve(12).unwrap_err();
-        assert_eq!(e, CoreError::LayerOutOfRange { layer: 13, num_layers: 12 });
+        let e = "0,13"
+            .parse::<LayerSelection>()
+            .unwrap()
+            .resolve(12)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            CoreError::LayerOutOfRange {
+                layer: 13,
+                num_layers: 12
+            }
+        );
         assert!(e.to_string().contains("0..=12"));
     }
 

@@ -15,13 +15,29 @@ pub struct Tolerance {
 
 impl Tolerance {
     /// Bit-for-bit up to f32 rounding of a few operations.
-    pub const EXACT_F32: Tolerance = Tolerance { name: "exact-f32", atol: 1e-6, rtol: 1e-6 };
+    pub const EXACT_F32: Tolerance = Tolerance {
+        name: "exact-f32",
+        atol: 1e-6,
+        rtol: 1e-6,
+    };
     /// Same algorithm, different summation order / FFT library (f32).
-    pub const TIGHT: Tolerance = Tolerance { name: "tight", atol: 1e-5, rtol: 1e-4 };
+    pub const TIGHT: Tolerance = Tolerance {
+        name: "tight",
+        atol: 1e-5,
+        rtol: 1e-4,
+    };
     /// Neural-network forward passes in f32 (the encoder parity target).
-    pub const ENCODER: Tolerance = Tolerance { name: "encoder", atol: 1e-4, rtol: 0.0 };
+    pub const ENCODER: Tolerance = Tolerance {
+        name: "encoder",
+        atol: 1e-4,
+        rtol: 0.0,
+    };
     /// Same maths through a different resampler (e.g. CQT octaves downsampled by a different filter).
-    pub const RESAMPLED: Tolerance = Tolerance { name: "resampled", atol: 1e-3, rtol: 1e-2 };
+    pub const RESAMPLED: Tolerance = Tolerance {
+        name: "resampled",
+        atol: 1e-3,
+        rtol: 1e-2,
+    };
 
     /// Whether `actual` matches `reference` within this tier.
     pub fn accepts(&self, actual: f64, reference: f64) -> bool {

@@ -29,19 +29,37 @@ impl Golden {
     /// Load a golden safetensors file. Panics with the path on any problem (test-only code).
     pub fn load(path: impl AsRef<Path>) -> Golden {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .unwrap_or_else(|e| panic!("golden {}: cannot read ({e}); run its generate.py", path.display()));
+        let bytes = std::fs::read(path).unwrap_or_else(|e| {
+            panic!(
+                "golden {}: cannot read ({e}); run its generate.py",
+                path.display()
+            )
+        });
         let (_, meta) = SafeTensors::read_metadata(&bytes)
             .unwrap_or_else(|e| panic!("golden {}: not a safetensors file ({e})", path.display()));
-        let metadata: BTreeMap<String, String> =
-            meta.metadata().clone().map(|m| m.into_iter().collect()).unwrap_or_default();
+        let metadata: BTreeMap<String, String> = meta
+            .metadata()
+            .clone()
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default();
         let st = SafeTensors::deserialize(&bytes)
             .unwrap_or_else(|e| panic!("golden {}: not a safetensors file ({e})", path.display()));
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
-            let data = to_f32(view.dtype(), view.data())
-                .unwrap_or_else(|| panic!("golden {}: tensor {name} has unsupported dtype {:?}", path.display(), view.dtype()));
-            tensors.insert(name, GoldenTensor { shape: view.shape().to_vec(), data });
+            let data = to_f32(view.dtype(), view.data()).unwrap_or_else(|| {
+                panic!(
+                    "golden {}: tensor {name} has unsupported dtype {:?}",
+                    path.display(),
+                    view.dtype()
+                )
+            });
+            tensors.insert(
+                name,
+                GoldenTensor {
+                    shape: view.shape().to_vec(),
+                    data,
+                },
+            );
         }
         Golden { tensors, metadata }
     }
@@ -49,7 +67,10 @@ impl Golden {
     /// A tensor by name; panics listing the available names if absent.
     pub fn get(&self, name: &str) -> &GoldenTensor {
         self.tensors.get(name).unwrap_or_else(|| {
-            panic!("golden has no tensor {name:?}; it has {:?}", self.tensors.keys().collect::<Vec<_>>())
+            panic!(
+                "golden has no tensor {name:?}; it has {:?}",
+                self.tensors.keys().collect::<Vec<_>>()
+            )
         })
     }
 }
@@ -57,18 +78,30 @@ impl Golden {
 /// Convert raw little-endian tensor bytes to f32.
 pub fn to_f32(dtype: Dtype, b: &[u8]) -> Option<Vec<f32>> {
     Some(match dtype {
-        Dtype::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Dtype::F32 => b
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
         Dtype::F64 => b
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
             .collect(),
-        Dtype::F16 => b.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
-        Dtype::BF16 => b.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16)).collect(),
+        Dtype::F16 => b
+            .chunks_exact(2)
+            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        Dtype::BF16 => b
+            .chunks_exact(2)
+            .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
+            .collect(),
         Dtype::I64 => b
             .chunks_exact(8)
             .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
             .collect(),
-        Dtype::I32 => b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
+        Dtype::I32 => b
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+            .collect(),
         Dtype::U8 => b.iter().map(|&x| x as f32).collect(),
         Dtype::BOOL => b.iter().map(|&x| (x != 0) as u8 as f32).collect(),
         _ => return None,

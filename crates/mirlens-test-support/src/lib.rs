@@ -43,11 +43,20 @@ pub struct CloseReport {
 
 /// Compare two arrays element-wise. Returns the report; never panics.
 pub fn compare(actual: &[f32], expected: &[f32], tol: Tolerance) -> CloseReport {
-    let mut rep = CloseReport { max_abs: 0.0, max_rel: 0.0, worst_index: 0, violations: 0 };
+    let mut rep = CloseReport {
+        max_abs: 0.0,
+        max_rel: 0.0,
+        worst_index: 0,
+        violations: 0,
+    };
     let mut worst_excess = f64::NEG_INFINITY;
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         let (a, e) = (a as f64, e as f64);
-        let abs = if a.is_nan() && e.is_nan() { 0.0 } else { (a - e).abs() };
+        let abs = if a.is_nan() && e.is_nan() {
+            0.0
+        } else {
+            (a - e).abs()
+        };
         let abs = if abs.is_nan() { f64::INFINITY } else { abs };
         let rel = abs / e.abs().max(1e-12);
         rep.max_abs = rep.max_abs.max(abs);
@@ -115,6 +124,11 @@ mod tests {
 
     #[test]
     fn workspace_root_has_the_crates_folder() {
-        assert!(workspace_root().join("crates").join("mirlens-core").is_dir());
+        assert!(
+            workspace_root()
+                .join("crates")
+                .join("mirlens-core")
+                .is_dir()
+        );
     }
 }

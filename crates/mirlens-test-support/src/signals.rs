@@ -32,7 +32,8 @@ pub fn log_sweep(f0: f64, f1: f64, sr: u32, n: usize) -> Vec<f32> {
     (0..n)
         .map(|i| {
             let t = i as f64 / sr as f64;
-            let phase = 2.0 * std::f64::consts::PI * f0 * t_total / k * ((t / t_total * k).exp() - 1.0);
+            let phase =
+                2.0 * std::f64::consts::PI * f0 * t_total / k * ((t / t_total * k).exp() - 1.0);
             (0.5 * phase.sin()) as f32
         })
         .collect()

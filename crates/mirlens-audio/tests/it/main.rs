@@ -1,7 +1,7 @@
 //! Integration tests of mirlens-audio (one binary; one module per area).
 
 mod decode;
-mod mutations;
 mod frontends;
+mod mutations;
 mod resample;
 mod stream;
