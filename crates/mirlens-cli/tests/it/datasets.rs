@@ -243,10 +243,19 @@ fn manifest_from_layouts() {
 #[test]
 fn bad_input_is_a_clear_error() {
     let d = tempfile::tempdir().unwrap();
-    // the built-in GTZAN lists name files the tiny tree does not have
+    // published-style GTZAN lists that name files the tiny tree does not have
+    let lists = d.path().join("lists");
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::write(
+        lists.join("train_filtered.txt"),
+        "blues/blues.00029.wav\nblues/blues.00000.wav\n",
+    )
+    .unwrap();
     let out = mirlens()
         .args(["datasets", "manifest", "--layout", "gtzan"])
         .arg(fixture("gtzan"))
+        .arg("--gtzan-split")
+        .arg(&lists)
         .arg("--out")
         .arg(d.path().join("x.jsonl"))
         .output()
