@@ -13,7 +13,6 @@ use mirlens_models::{
     CandleEncoder, EncodeOptions, Encoder, FinalNorm, FrameGeometry, LayerActivations, LoadOptions,
     Registry, normalize_waveform,
 };
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -138,34 +137,12 @@ fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> 
     Ok(out)
 }
 
-/// Write a little-endian float32 `.npy` file (format version 1.0).
+/// Write a little-endian float32 `.npy` file (format version 1.0), atomically.
 pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> anyhow::Result<()> {
-    let dims = match shape.len() {
-        1 => format!("({},)", shape[0]),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
-    let total = 10 + header.len() + 1;
-    header.push_str(&" ".repeat(total.next_multiple_of(64) - total));
-    header.push('\n');
-    let mut f = std::io::BufWriter::new(
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-    );
-    f.write_all(b"\x93NUMPY\x01\x00")?;
-    f.write_all(&(header.len() as u16).to_le_bytes())?;
-    f.write_all(header.as_bytes())?;
-    for v in data {
-        f.write_all(&v.to_le_bytes())?;
-    }
-    f.flush()?;
-    Ok(())
+    Ok(mirlens_report::write_atomic(
+        path,
+        &super::features::npy_bytes(shape, data),
+    )?)
 }
 
 struct Loaded {

@@ -19,7 +19,6 @@ use mirlens_audio::frontend::{FrontendError, Spectrogram};
 use mirlens_audio::resample::{ResampleQuality, resample};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -471,18 +470,7 @@ pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("{}: cannot write", tmp.display()))?;
-    f.sync_all().ok();
-    drop(f);
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("{}: cannot rename into place", path.display()))?;
-    Ok(())
+    Ok(mirlens_report::write_atomic(path, bytes)?)
 }
 
 /// Where one input's array was written and its shape, or why it failed.
