@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub mod kernels;
 pub mod labels;
 pub mod tolerance;
 

@@ -262,24 +262,7 @@ impl MelFilterbank {
     }
 }
 
-/// Dot product with eight independent accumulators (vectorises well).
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
-}
+pub(crate) use mirlens_core::kernels::dot;
 
 /// Mel spectrogram parameters: the STFT, the bank and the exponent.
 #[derive(Debug, Clone, Copy, PartialEq)]
