@@ -170,15 +170,22 @@ impl Standardizer {
     }
 }
 
-/// Map arbitrary class keys to dense indices `0..K` (sorted order of the keys, so indices are reproducible).
+/// Map arbitrary class keys to dense indices `0..K` in sorted order of the keys (numeric order when every key is
+/// an integer), so indices are reproducible.
 pub fn encode_classes(keys: &[String]) -> (Vec<usize>, Vec<String>) {
     let mut names: Vec<String> = keys.to_vec();
     names.sort();
     names.dedup();
-    let idx = keys
+    // Integer class keys (pitch, pitch class, octave) are ordered by value, not as strings.
+    if names.iter().all(|n| n.parse::<i64>().is_ok()) {
+        names.sort_by_key(|n| n.parse::<i64>().unwrap_or(0));
+    }
+    let index: std::collections::HashMap<&str, usize> = names
         .iter()
-        .map(|k| names.binary_search(k).expect("key present"))
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
         .collect();
+    let idx = keys.iter().map(|k| index[k.as_str()]).collect();
     (idx, names)
 }
 
@@ -321,6 +328,13 @@ mod tests {
             (idx, names),
             (vec![1, 0, 1], vec!["a".to_string(), "b".to_string()])
         );
+        let keys: Vec<String> = ["10", "2", "11", "0", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (idx, names) = encode_classes(&keys);
+        assert_eq!(names, vec!["0", "2", "10", "11"]);
+        assert_eq!(idx, vec![2, 1, 3, 0, 1]);
         assert!(Matrix::new(2, 2, vec![0.0]).is_err());
     }
 }

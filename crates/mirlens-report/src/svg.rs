@@ -172,21 +172,27 @@ fn nice_ticks(a: f64, b: f64, n: usize) -> Vec<f64> {
     out
 }
 
-fn header(out: &mut String, title: &str) {
+fn header(out: &mut String, title: &str, width: f64) {
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" viewBox="0 0 {width} {HEIGHT}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(
         out,
-        r#"<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#
+        r#"<rect x="0" y="0" width="{width}" height="{HEIGHT}" fill="white"/>"#
     );
     let _ = writeln!(
         out,
         r#"<text class="title" x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#,
-        WIDTH / 2.0,
+        width / 2.0,
         esc(title)
     );
+}
+
+/// Canvas width that fits the plot plus a legend of these names right of it (≈ 7 px per character at 12 px).
+fn width_with_legend<'a>(names: impl Iterator<Item = &'a str>) -> f64 {
+    let longest = names.map(|n| n.chars().count()).max().unwrap_or(0);
+    (WIDTH - 170.0 + 38.0 + 7.0 * longest as f64 + 12.0).max(WIDTH)
 }
 
 fn axes(
@@ -318,7 +324,11 @@ impl LineChart {
     pub fn to_svg(&self) -> Result<String, ReportError> {
         let f = self.frame()?;
         let mut out = String::new();
-        header(&mut out, &self.title);
+        header(
+            &mut out,
+            &self.title,
+            width_with_legend(self.series.iter().map(|s| s.name.as_str())),
+        );
         let x_ticks: Vec<(f64, String)> = match self.x_scale {
             Scale::Linear => nice_ticks(f.x_range.0, f.x_range.1, 6)
                 .into_iter()
@@ -728,7 +738,7 @@ impl BarChart {
     pub fn to_svg(&self) -> Result<String, ReportError> {
         let f = self.frame()?;
         let mut out = String::new();
-        header(&mut out, &self.title);
+        header(&mut out, &self.title, WIDTH);
         axes(
             &mut out,
             &f,
@@ -786,6 +796,31 @@ mod tests {
         let i = s.find(&k).unwrap() + k.len();
         let j = s[i..].find('"').unwrap();
         s[i..i + j].parse().unwrap()
+    }
+
+    #[test]
+    fn long_legend_names_widen_the_canvas() {
+        let name = "random neurons from the complement (mean ± sd)";
+        let ch = LineChart {
+            title: "k sweep".into(),
+            series: vec![Series::new(name, vec![(1.0, 0.2), (2.0, 0.4)])],
+            ..Default::default()
+        };
+        let svg = ch.to_svg().unwrap();
+        let width = attr(svg.lines().next().unwrap(), "width");
+        let legend_x = ch.frame().unwrap().right + 38.0;
+        assert!(
+            width >= legend_x + 7.0 * name.chars().count() as f64,
+            "width {width}"
+        );
+        let short = LineChart {
+            series: vec![Series::new("a", vec![(1.0, 0.2), (2.0, 0.4)])],
+            ..Default::default()
+        };
+        assert_eq!(
+            attr(short.to_svg().unwrap().lines().next().unwrap(), "width"),
+            WIDTH
+        );
     }
 
     #[test]
