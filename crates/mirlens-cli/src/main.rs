@@ -19,17 +19,54 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job, offline: built-in synthetic notes → encoder → store → layer sweep and neuron finding for pitch
+    /// class and instrument family, with JSON/CSV/SVG results.
+    Run(cmd::run::RunArgs),
     /// Print sample rate, channels, duration and codec of audio files.
     Info(cmd::info::InfoArgs),
+    /// Synthetic datasets, manifests from published dataset layouts, manifest summaries.
+    Datasets(cmd::datasets::DatasetsArgs),
     /// Compute front-end features (STFT, mel, log-mel, MFCC, CQT, chroma) and write .npy or safetensors.
     Features(cmd::features::FeaturesArgs),
+    /// Extract per-layer activations of a dataset into an activation store (resumable, shardable).
+    Extract(cmd::extract::ExtractArgs),
+    /// Inspect, summarise or merge activation stores.
+    Store(cmd::store::StoreArgs),
+    /// List and inspect the model registry.
+    Models(cmd::models::ModelsArgs),
+    /// Per-layer encoder activations of audio files (.npy per layer).
+    Embed(cmd::embed::EmbedArgs),
+    /// Sparse autoencoders: train, sweep, eval, features, export, import, crossing, synth.
+    Sae(cmd::sae::SaeArgs),
+    /// Probes per layer (layer sweep with grouped CV) and synthetic planted-neuron stores.
+    Probe(cmd::probe::ProbeArgs),
+    /// Neuron finding: ranking, sparse probes, random-complement baseline, controls, cross-task matrix.
+    Neurons(cmd::neurons::NeuronsArgs),
+    /// Downstream evaluation: a probe on one layer, scored with a task metric.
+    Eval(cmd::eval::EvalArgs),
+    /// Score annotation files with mir_eval-compatible metrics (key, beat, onset, notes, chord, melody).
+    Score(cmd::score::ScoreArgs),
+    /// Self-supervised pretraining of a small HuBERT/MERT-architecture music encoder from a recipe.
+    Pretrain(cmd::pretrain::PretrainArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(a) => cmd::run::run(a),
         Command::Info(a) => cmd::info::run(a),
+        Command::Datasets(a) => cmd::datasets::run(a),
         Command::Features(a) => cmd::features::run(a),
+        Command::Extract(a) => cmd::extract::run(a),
+        Command::Store(a) => cmd::store::run(a),
+        Command::Models(a) => cmd::models::run(a),
+        Command::Embed(a) => cmd::embed::run(a),
+        Command::Sae(a) => cmd::sae::run(a),
+        Command::Probe(a) => cmd::probe::run(a),
+        Command::Neurons(a) => cmd::neurons::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Score(a) => cmd::score::run(a),
+        Command::Pretrain(a) => cmd::pretrain::run(a),
     };
     match result {
         Ok(code) => code,

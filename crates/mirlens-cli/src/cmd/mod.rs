@@ -1,4 +1,16 @@
 //! One module per subcommand. Each exposes an `…Args` type (clap) and `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod datasets;
+pub mod embed;
+pub mod eval;
+pub mod extract;
 pub mod features;
 pub mod info;
+pub mod models;
+pub mod neurons;
+pub mod pretrain;
+pub mod probe;
+pub mod run;
+pub mod sae;
+pub mod score;
+pub mod store;

@@ -1,0 +1,164 @@
+//! Short-run tests of the pretraining machinery on a tiny override of the shipped recipe.
+
+use candle_core::{Device, Tensor};
+use mirlens_models::candle_encoder::BatchMask;
+use mirlens_models::{CandleEncoder, LoadOptions};
+use mirlens_pretrain::model;
+use mirlens_pretrain::train::checkpoint_name;
+use mirlens_pretrain::{Recipe, TrainOptions, Trainer};
+
+/// The shipped recipe shrunk to a size that trains in seconds.
+fn tiny(steps: usize, checkpoints: Vec<usize>) -> Recipe {
+    let mut r = Recipe::from_toml(include_str!(
+        "../../../../models/recipes/mirlens-music-small.toml"
+    ))
+    .unwrap();
+    r.name = "tiny".into();
+    r.model.hidden_size = 32;
+    r.model.num_hidden_layers = 2;
+    r.model.num_attention_heads = 2;
+    r.model.intermediate_size = 64;
+    r.model.conv_dim = vec![16; 7];
+    r.model.num_conv_pos_embeddings = 8;
+    r.model.num_conv_pos_embedding_groups = 4;
+    r.corpus.clip_secs = 0.5;
+    r.corpus.train_clips = 6;
+    r.corpus.valid_clips = 3;
+    r.targets.clusters = 8;
+    r.targets.kmeans_max_frames = 200;
+    r.targets.kmeans_iters = 10;
+    r.optim.lr = 3e-3;
+    r.optim.warmup_steps = 4;
+    r.optim.weight_decay = 0.0;
+    r.train.steps = steps;
+    r.train.batch_size = 3;
+    r.train.valid_every = 1000;
+    r.train.checkpoints = checkpoints;
+    r.check().unwrap();
+    r
+}
+
+fn read_st(path: &std::path::Path) -> std::collections::HashMap<String, Tensor> {
+    candle_core::safetensors::load(path, &Device::Cpu).unwrap()
+}
+
+#[test]
+fn loss_decreases_and_checkpoints_load_in_mirlens_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = tiny(40, vec![0, 10]);
+    let opts = TrainOptions {
+        fixed_batch: true,
+        ..Default::default()
+    };
+    let mut tr = Trainer::new(recipe.clone(), dir.path(), &opts).unwrap();
+    let mut losses = Vec::new();
+    tr.run(&opts, &mut |r| losses.push(r.loss)).unwrap();
+    assert_eq!(losses.len(), 40);
+    let head: f64 = losses[..5].iter().sum::<f64>() / 5.0;
+    let tail: f64 = losses[35..].iter().sum::<f64>() / 5.0;
+    // On a fixed batch the whole pipeline (targets, masking, heads, backward, Adam) must fit it.
+    eprintln!("fixed-batch training loss: first 5 steps {head:.4}, last 5 steps {tail:.4}");
+    assert!(tail < 0.4 * head, "training loss {head} → {tail}");
+
+    // Every checkpoint step exists, the final one loads strictly through mirlens-models and reproduces the
+    // in-training model's hidden states on a held-out clip.
+    for s in [0, 10, 40] {
+        assert!(
+            dir.path()
+                .join("checkpoints")
+                .join(checkpoint_name(s))
+                .join("model.safetensors")
+                .is_file()
+        );
+    }
+    assert!(dir.path().join("loss_curve.svg").is_file());
+    let log = std::fs::read_to_string(dir.path().join("train_log.jsonl")).unwrap();
+    assert_eq!(log.lines().filter(|l| l.contains("\"loss\"")).count(), 40);
+
+    let ck = dir.path().join("checkpoints").join(checkpoint_name(40));
+    let enc = CandleEncoder::load(&ck, &LoadOptions::default()).unwrap();
+    assert_eq!(enc.config().sample_rate, 24000);
+    assert!((enc.config().frame_rate() - 75.0).abs() < 1e-9);
+    let clip = &tr.corpus().valid[0].samples;
+    let got = enc
+        .forward_padded(&[clip.as_slice()], BatchMask::NoMask)
+        .unwrap();
+    let x = Tensor::from_vec(clip.clone(), (1, clip.len()), &Device::Cpu).unwrap();
+    let ours = model::forward(&recipe, tr.params(), &x, None).unwrap();
+    assert_eq!(got.hidden_states.len(), ours.hidden_states.len());
+    let mut worst = 0f32;
+    for (a, b) in got.hidden_states.iter().zip(&ours.hidden_states) {
+        let b = b.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(a.len(), b.len());
+        for (p, q) in a.iter().zip(&b) {
+            worst = worst.max((p - q).abs());
+        }
+    }
+    eprintln!("loader vs training forward: max |diff| over all hidden states = {worst:e}");
+    assert!(
+        worst <= 1e-4,
+        "loader vs training forward max |diff| = {worst}"
+    );
+}
+
+#[test]
+fn resume_continues_to_the_identical_state() {
+    let recipe = tiny(8, vec![0, 4]);
+    let full = tempfile::tempdir().unwrap();
+    let opts = TrainOptions::default();
+    let mut a = Trainer::new(recipe.clone(), full.path(), &opts).unwrap();
+    a.run(&opts, &mut |_| {}).unwrap();
+
+    let split = tempfile::tempdir().unwrap();
+    let first = TrainOptions {
+        stop_after: Some(6),
+        ..Default::default()
+    };
+    let mut b = Trainer::new(recipe.clone(), split.path(), &first).unwrap();
+    b.run(&first, &mut |_| {}).unwrap();
+    assert_eq!(b.step(), 6);
+    drop(b);
+    // The latest checkpoint with training state is step 4; steps 5–6 are redone.
+    let again = TrainOptions {
+        resume: true,
+        ..Default::default()
+    };
+    // A different schedule is refused by name.
+    let mut other = recipe.clone();
+    other.train.steps = 9;
+    match Trainer::new(other, split.path(), &again) {
+        Err(mirlens_pretrain::PretrainError::State { message }) => {
+            assert!(message.contains("total_steps"), "{message}")
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a resume with a different schedule was accepted"),
+    }
+    let mut c = Trainer::new(recipe, split.path(), &again).unwrap();
+    assert_eq!(c.step(), 4);
+    c.run(&again, &mut |_| {}).unwrap();
+    assert_eq!(c.step(), 8);
+
+    let name = checkpoint_name(8);
+    for f in ["model.safetensors", "training_state.safetensors"] {
+        let x = read_st(&full.path().join("checkpoints").join(&name).join(f));
+        let y = read_st(&split.path().join("checkpoints").join(&name).join(f));
+        assert_eq!(x.len(), y.len());
+        for (k, t) in &x {
+            let p = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let q = y[k].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(p, q, "{f}: {k} differs after resume");
+        }
+    }
+    // The resumed log has exactly one line per step (lines after the restored step were dropped).
+    let log = std::fs::read_to_string(split.path().join("train_log.jsonl")).unwrap();
+    let steps: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("\"loss\""))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(steps, (1..=8).collect::<Vec<u64>>());
+}
