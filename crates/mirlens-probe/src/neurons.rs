@@ -157,9 +157,9 @@ pub struct L0Point {
     pub lambda: f64,
     /// Neurons with a non-zero test-time gate.
     pub neurons_used: usize,
-    /// Test accuracy.
+    /// Test accuracy with the deterministic mask (plain accuracy, the metric of the dense and top-k probes).
     pub accuracy: f64,
-    /// Spearman ρ between the ranking scores and the mask values.
+    /// Spearman ρ between the ranking scores and the mask values (NaN when the mask is constant, e.g. empty).
     pub spearman: f64,
     /// The attainable maximum of ρ given the mask's ties.
     pub spearman_max: f64,
@@ -464,6 +464,8 @@ pub fn neuron_report(
                 &L0Params {
                     lambda: lam,
                     seed: p.seed,
+                    // Weight the BCE like the dense and top-k probes it is compared with.
+                    class_weight: p.probe.class_weight,
                     ..p.l0
                 },
             )?;
@@ -599,6 +601,7 @@ pub fn cross_task_matrix(
                 &L0Params {
                     lambda,
                     seed,
+                    class_weight: params.class_weight,
                     ..Default::default()
                 },
             )?

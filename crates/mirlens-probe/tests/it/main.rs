@@ -2,4 +2,5 @@
 
 mod golden_metrics;
 mod golden_probe;
+mod l0_imbalanced;
 mod planted;
