@@ -27,6 +27,9 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cargo_bench import bench_binary  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -49,28 +52,13 @@ CASES = {
 }
 
 
-def bench_binary():
-    out = subprocess.run(
-        ["cargo", "bench", "-p", "mirlens-audio", "--bench", "frontends", "--no-run", "--message-format=json"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout
-    for line in out.splitlines():
-        try:
-            m = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "frontends" and m.get("executable"):
-            return m["executable"]
-    sys.exit("could not find the frontends bench executable")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--cases", default="logmel22,logmel16,cqt22")
     args = ap.parse_args()
-    exe = bench_binary()
+    exe = bench_binary("mirlens-audio", "frontends")
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; cpu: {os.cpu_count()} cores; "
           f"load before: {os.getloadavg()}; librosa {librosa.__version__}, numpy {np.__version__}")
     tmp = tempfile.mkdtemp()

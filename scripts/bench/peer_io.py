@@ -33,6 +33,9 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import soxr  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cargo_bench import bench_binary  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -46,21 +49,6 @@ def chord(sr, seconds):
                 y += np.sin(2 * np.pi * f0 * h * t) / h
     y = 0.9 * y / np.max(np.abs(y)) + 0.01 * np.random.default_rng(0).standard_normal(n)
     return y.astype(np.float32)
-
-
-def bench_binary():
-    out = subprocess.run(
-        ["cargo", "bench", "-p", "mirlens-audio", "--bench", "io", "--no-run", "--message-format=json"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout
-    for line in out.splitlines():
-        try:
-            m = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "io" and m.get("executable"):
-            return m["executable"]
-    sys.exit("could not find the io bench executable")
 
 
 def main():
@@ -84,7 +72,7 @@ def main():
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", wav, "-c:a", "libmp3lame",
                         "-b:a", "192k", mp3], check=True)
     y.tofile(raw)
-    exe = bench_binary()
+    exe = bench_binary("mirlens-audio", "io")
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; cpu: {os.cpu_count()} cores; "
           f"load before: {os.getloadavg()}; soundfile {sf.__version__} (libsndfile {sf.__libsndfile_version__}), "
           f"soxr {soxr.__version__}, librosa {librosa.__version__}")
