@@ -16,6 +16,8 @@
 //!   store manifest ([`BadClipPolicy::Skip`]), or stop the run ([`BadClipPolicy::Fail`]).
 //! * **Sharded over machines**: [`ExtractParams::part`] `i/N` extracts a disjoint contiguous block of shards;
 //!   [`merge`] joins the N part stores into exactly the store a single job would have written.
+//! * **Input-feature control**: [`baseline::LogMelEncoder`] (model name `logmel`) is a one-layer encoder whose layer 0
+//!   is the log-mel spectrogram, so the probing baseline is extracted exactly like a model layer.
 
 use mirlens_audio::Waveform;
 use mirlens_audio::decode::{ChannelPolicy, DecodeOptions, decode_file};
@@ -31,6 +33,9 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+pub mod baseline;
+
+pub use baseline::{LOGMEL_MODEL_NAME, LogMelEncoder};
 pub use mirlens_store::merge;
 
 /// Errors of an extraction run.
@@ -190,6 +195,20 @@ impl ModelIdentity {
             revision,
             config_hash: hex(&h.finalize()),
         })
+    }
+
+    /// Identity of a model that has no directory (a built-in feature extractor such as the log-mel baseline): the
+    /// name given, and the SHA-256 of a canonical description of its configuration.
+    pub fn from_config_string(
+        name: impl Into<String>,
+        revision: Option<String>,
+        config: &str,
+    ) -> ModelIdentity {
+        ModelIdentity {
+            name: name.into(),
+            revision,
+            config_hash: hex(&Sha256::digest(config.as_bytes())),
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use mirlens_audio::decode::{DecodeOptions, decode_file};
 use mirlens_audio::resample::{ResampleQuality, resample};
 use mirlens_core::{LayerId, LayerSelection, Pooling};
+use mirlens_extract::LOGMEL_MODEL_NAME;
+use mirlens_extract::baseline::{LOGMEL_HOP, LogMelEncoder};
 use mirlens_models::chunked::{ChunkParams, encode_chunked_with};
 use mirlens_models::{
     CandleEncoder, EncodeOptions, Encoder, FinalNorm, FrameGeometry, LayerActivations, LoadOptions,
@@ -49,7 +51,8 @@ pub enum LastLayer {
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
     /// Registry name (see `mirlens models list`) or model directory (ONNX: a `.onnx` file or a folder with
-    /// `model.onnx`).
+    /// `model.onnx`), or `logmel` for the log-mel spectrogram baseline (candle backend only; always full context;
+    /// docs/baselines.md).
     #[arg(long)]
     pub model: String,
     /// Audio files or folders (searched recursively for wav, flac, mp3, ogg, m4a, aif/aiff, caf, mka).
@@ -149,9 +152,25 @@ struct Loaded {
     enc: Box<dyn Encoder>,
     geom: FrameGeometry,
     source: String,
+    /// Whether long inputs may be cut into windows (not for the log-mel baseline, whose `top_db` floor is per clip).
+    chunkable: bool,
 }
 
 fn load_model(args: &EmbedArgs) -> anyhow::Result<Loaded> {
+    if args.model == LOGMEL_MODEL_NAME {
+        if args.backend == Backend::Onnx {
+            bail!(
+                "--model logmel is a built-in feature extractor, not a network: it runs only with --backend candle"
+            );
+        }
+        return Ok(Loaded {
+            enc: Box::new(LogMelEncoder::new()),
+            // unused: the baseline is never chunked
+            geom: FrameGeometry::new(&[(1, LOGMEL_HOP)]),
+            source: "built-in log-mel baseline".to_string(),
+            chunkable: false,
+        });
+    }
     let reg = Registry::builtin()?;
     match args.backend {
         Backend::Candle => {
@@ -170,6 +189,7 @@ fn load_model(args: &EmbedArgs) -> anyhow::Result<Loaded> {
                 enc: Box::new(enc),
                 geom,
                 source: m.dir.display().to_string(),
+                chunkable: true,
             })
         }
         Backend::Onnx => load_onnx(args, &reg),
@@ -207,6 +227,7 @@ fn load_onnx(args: &EmbedArgs, reg: &Registry) -> anyhow::Result<Loaded> {
         enc: Box::new(enc),
         geom,
         source: path.display().to_string(),
+        chunkable: true,
     })
 }
 
@@ -252,7 +273,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let spec = enc.spec().clone();
     let layers = selection.resolve(spec.num_layers)?;
     let geom = loaded.geom;
-    let chunk = if args.window > 0.0 {
+    let chunk = if args.window > 0.0 && loaded.chunkable {
         let p = ChunkParams::from_seconds(args.window, args.overlap, spec.sample_rate, geom.hop);
         p.check(&geom)
             .with_context(|| "invalid --window/--overlap")?;

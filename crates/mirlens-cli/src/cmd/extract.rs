@@ -6,8 +6,8 @@ use mirlens_core::{DType, LayerSelection, Pooling};
 use mirlens_datasets::Manifest;
 use mirlens_datasets::synth::{ChordsParams, NotesParams, SynthDataset};
 use mirlens_extract::{
-    BadClipPolicy, ClipSource, Dataset, ExtractParams, FileSource, ModelIdentity, Progress,
-    SynthSource, extract, synth_manifest,
+    BadClipPolicy, ClipSource, Dataset, ExtractParams, FileSource, LOGMEL_MODEL_NAME,
+    LogMelEncoder, ModelIdentity, Progress, SynthSource, extract, synth_manifest,
 };
 use mirlens_models::{CandleEncoder, Encoder, LoadOptions, Registry};
 use mirlens_store::Part;
@@ -30,7 +30,8 @@ pub enum OnBadClip {
 /// Arguments of `mirlens extract`.
 #[derive(Debug, clap::Args)]
 pub struct ExtractArgs {
-    /// Model: a registry name (`mirlens models list`) or a directory with config.json + model.safetensors.
+    /// Model: a registry name (`mirlens models list`), a directory with config.json + model.safetensors, or
+    /// `logmel` for the log-mel spectrogram baseline (one layer, 128 mel bands at 75 frames/s; docs/baselines.md).
     #[arg(long)]
     pub model: String,
     /// Dataset: a manifest file (.jsonl or .csv) or a built-in synthetic set (`synth-notes`, `synth-chords`).
@@ -126,17 +127,17 @@ fn load_dataset(args: &ExtractArgs) -> anyhow::Result<LoadedDataset> {
     Ok((name, manifest, synth))
 }
 
-/// Run `mirlens extract`.
-pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
-    let layers: LayerSelection = args.layers.parse()?;
-    let pooling: Pooling = args.pool.parse()?;
-    let dtype: DType = args.dtype.parse()?;
-    let part = match &args.shard {
-        Some(s) => s.parse::<Part>()?,
-        None => Part::WHOLE,
-    };
+/// The encoder named by `--model`: the log-mel baseline for `logmel`, else a registry name or model directory.
+fn load_encoder(model: &str) -> anyhow::Result<(String, ModelIdentity, Box<dyn Encoder>)> {
+    if model == LOGMEL_MODEL_NAME {
+        return Ok((
+            LOGMEL_MODEL_NAME.to_string(),
+            LogMelEncoder::identity(),
+            Box::new(LogMelEncoder::new()),
+        ));
+    }
     let registry = Registry::builtin()?;
-    let resolved = registry.resolve(&args.model)?;
+    let resolved = registry.resolve(model)?;
     let name = resolved
         .card
         .as_ref()
@@ -146,7 +147,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
                 .dir
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| args.model.clone())
+                .unwrap_or_else(|| model.to_string())
         });
     let revision = resolved.card.as_ref().map(|c| c.revision.clone());
     let identity = ModelIdentity::from_dir(&name, revision, &resolved.dir)?;
@@ -158,6 +159,19 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .with_context(|| format!("loading model {}", resolved.dir.display()))?;
+    Ok((name, identity, Box::new(encoder)))
+}
+
+/// Run `mirlens extract`.
+pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
+    let layers: LayerSelection = args.layers.parse()?;
+    let pooling: Pooling = args.pool.parse()?;
+    let dtype: DType = args.dtype.parse()?;
+    let part = match &args.shard {
+        Some(s) => s.parse::<Part>()?,
+        None => Part::WHOLE,
+    };
+    let (name, identity, encoder) = load_encoder(&args.model)?;
     let (ds_name, manifest, synth) = load_dataset(&args)?;
     let file_source = FileSource::default();
     let synth_source = synth.as_deref().map(|d| SynthSource { dataset: d });
@@ -215,7 +229,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         (0usize, 0.0f64, 0usize, 0usize);
     let summary = pool.install(|| {
         extract(
-            &encoder,
+            encoder.as_ref(),
             &identity,
             &dataset,
             &params,

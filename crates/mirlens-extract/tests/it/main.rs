@@ -1,3 +1,4 @@
 //! Integration tests of extraction with a tiny golden encoder.
 
+mod baseline;
 mod extract;
