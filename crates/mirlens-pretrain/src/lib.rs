@@ -8,20 +8,27 @@
 //!   frame-aligned MFCC and CQT teacher features computed by `mirlens-audio`;
 //! - [`kmeans`]: seeded k-means for the discrete targets;
 //! - [`model`]: the trainable encoder under HF key names plus the heads (cluster classifier, CQT regressor);
+//! - [`export`]: a finished run → a shippable HF model folder (final weights at the top, earlier checkpoints under
+//!   `checkpoints/`, optionally in f16);
 //! - [`train`]: the trainer — HuBERT span masking, Adam with warm-up and clipping, validation, checkpoints in HF
 //!   layout (`config.json` + `model.safetensors`) with training state for exact resume, JSONL log, SVG curve.
 //!
-//! The model never sees labels: the targets are k-means clusters of MFCC frames (masked prediction,
-//! cross-entropy) and standardised log-CQT frames (masked reconstruction, MSE).
+//! The model never sees labels: the targets are k-means clusters of MFCC (optionally MFCC + CQT) frames (masked
+//! prediction, cross-entropy) and standardised log-CQT frames (masked reconstruction, MSE).
 
 pub mod corpus;
+pub mod export;
 pub mod kmeans;
 pub mod model;
 pub mod recipe;
 pub mod train;
 
+pub use export::{ExportSummary, WeightDtype, export};
 pub use recipe::Recipe;
 pub use train::{StepReport, TrainOptions, Trainer};
+
+/// Result of this crate.
+pub type Result<T> = std::result::Result<T, PretrainError>;
 
 use std::path::PathBuf;
 

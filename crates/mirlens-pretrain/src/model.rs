@@ -220,7 +220,14 @@ pub fn forward(
         }
         x = gelu(&x)?;
     }
-    let feats = x.transpose(1, 2)?.contiguous()?;
+    let mut feats = x.transpose(1, 2)?.contiguous()?;
+    let g = recipe.optim.feature_grad_mult;
+    if g != 1.0 {
+        // wav2vec2/HuBERT's gradient scaling of the conv feature encoder: the value is unchanged (exactly: the
+        // added term is x − x = 0), the gradient reaching the conv stack is scaled by g.
+        let d = feats.detach();
+        feats = (&d + ((&feats - &d)? * g)?)?;
+    }
     let feats = layer_norm(
         &feats,
         p.get("feature_projection.layer_norm.weight")?,

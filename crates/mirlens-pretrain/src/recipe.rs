@@ -84,6 +84,19 @@ pub struct TargetsRecipe {
     pub n_mfcc: usize,
     /// CQT bins (12 per octave from C1, hop = model hop).
     pub cqt_bins: usize,
+    /// Frame features the k-means teacher clusters: `"mfcc"` (HuBERT iteration 1: standardised MFCCs) or
+    /// `"mfcc+cqt"` (standardised MFCCs and standardised log-CQT side by side, each block scaled by
+    /// 1/sqrt(its width) so both weigh equally in the distances; the clusters then carry pitch as well as timbre).
+    #[serde(default = "default_teacher")]
+    pub teacher: String,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn default_teacher() -> String {
+    "mfcc".to_string()
 }
 
 /// Loss weights and HuBERT masking.
@@ -120,6 +133,10 @@ pub struct OptimRecipe {
     pub grad_clip: f64,
     /// Learning rate at the last step as a fraction of `lr` (linear decay after warm-up).
     pub final_lr_fraction: f64,
+    /// Scale of the gradient reaching the conv feature encoder (wav2vec2/HuBERT `feature_grad_mult`; 0.1 in
+    /// HuBERT base): the raw-waveform conv stack otherwise takes the largest, least stable updates.
+    #[serde(default = "one")]
+    pub feature_grad_mult: f64,
 }
 
 /// Steps, batches and checkpoints.
@@ -307,6 +324,13 @@ impl Recipe {
         if t.cqt_bins == 0 || t.cqt_bins > 84 {
             return Err(invalid("targets.cqt_bins", t.cqt_bins, "1..=84"));
         }
+        if t.teacher != "mfcc" && t.teacher != "mfcc+cqt" {
+            return Err(invalid(
+                "targets.teacher",
+                &t.teacher,
+                "\"mfcc\" or \"mfcc+cqt\"",
+            ));
+        }
         let o = &self.objective;
         if !(o.mask_prob > 0.0 && o.mask_prob < 1.0) || o.mask_length == 0 {
             return Err(invalid(
@@ -334,6 +358,13 @@ impl Recipe {
                 "optim.beta1/beta2/eps",
                 format!("{}/{}/{}", p.beta1, p.beta2, p.eps),
                 "betas in [0, 1), eps > 0",
+            ));
+        }
+        if !(p.feature_grad_mult > 0.0 && p.feature_grad_mult <= 1.0) {
+            return Err(invalid(
+                "optim.feature_grad_mult",
+                p.feature_grad_mult,
+                "0 < feature_grad_mult ≤ 1",
             ));
         }
         if p.grad_clip <= 0.0 || p.weight_decay < 0.0 || !(0.0..=1.0).contains(&p.final_lr_fraction)
@@ -397,5 +428,34 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn bad_teacher_and_feature_grad_mult_are_refused_by_name() {
+        let text = include_str!("../../../models/recipes/mirlens-music-small.toml");
+        let base = Recipe::from_toml(text).unwrap();
+        assert_eq!(base.targets.teacher, "mfcc+cqt");
+        assert_eq!(base.optim.feature_grad_mult, 0.1);
+        let mut r = base.clone();
+        r.targets.teacher = "chroma".into();
+        let mut q = base.clone();
+        q.optim.feature_grad_mult = 0.0;
+        for (r, want) in [(r, "targets.teacher"), (q, "optim.feature_grad_mult")] {
+            match r.check() {
+                Err(PretrainError::Recipe { parameter, .. }) => assert_eq!(parameter, want),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // Recipes written before these fields existed keep HuBERT's MFCC teacher and an unscaled gradient.
+        let old = text
+            .lines()
+            .filter(|l| !l.starts_with("teacher") && !l.starts_with("feature_grad_mult"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let o = Recipe::from_toml(&old).unwrap();
+        assert_eq!(
+            (o.targets.teacher.as_str(), o.optim.feature_grad_mult),
+            ("mfcc", 1.0)
+        );
     }
 }

@@ -181,12 +181,25 @@ impl Trainer {
         std::fs::create_dir_all(out).map_err(io(out))?;
         let device = Device::Cpu;
         let corpus = Corpus::build(&recipe)?;
-        let d = recipe.targets.n_mfcc;
-        let (mean, std) = column_stats(corpus.train.iter().map(|c| c.mfcc.as_slice()), d);
+        let dm = recipe.targets.n_mfcc;
+        let (mean, std) = column_stats(corpus.train.iter().map(|c| c.mfcc.as_slice()), dm);
+        let with_cqt = recipe.targets.teacher == "mfcc+cqt";
+        let dc = if with_cqt { recipe.targets.cqt_bins } else { 0 };
+        let d = dm + dc;
         let std_feats = |c: &crate::corpus::Clip| {
             let mut f = c.mfcc.clone();
             standardize(&mut f, &mean, &std);
-            f
+            if !with_cqt {
+                return f;
+            }
+            // Equal weight per block: each standardised block is scaled by 1/sqrt(width).
+            let (sm, sc) = (1.0 / (dm as f32).sqrt(), 1.0 / (dc as f32).sqrt());
+            let mut out = Vec::with_capacity(f.len() / dm * d);
+            for (m, q) in f.chunks_exact(dm).zip(c.cqt.chunks_exact(dc)) {
+                out.extend(m.iter().map(|v| v * sm));
+                out.extend(q.iter().map(|v| v * sc));
+            }
+            out
         };
         // k-means fit on an evenly strided sample of training frames.
         let all: Vec<f32> = corpus.train.iter().flat_map(std_feats).collect();

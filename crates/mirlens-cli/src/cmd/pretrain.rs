@@ -23,10 +23,19 @@ pub struct PretrainArgs {
     /// Continue from the latest checkpoint with training state in --out.
     #[arg(long)]
     pub resume: bool,
+    /// After training, export the run as a model folder: final weights at the top (HF layout), earlier
+    /// checkpoints under checkpoints/, plus recipe, log, loss curve and k-means targets. With --resume on a
+    /// finished run nothing is trained and only the export is done.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Storage dtype of exported weights: f16 (half the size) or f32.
+    #[arg(long, default_value = "f16", value_name = "f16|f32")]
+    pub export_dtype: String,
 }
 
 /// Run `mirlens pretrain`.
 pub fn run(a: PretrainArgs) -> Result<ExitCode> {
+    let export_dtype: mirlens_pretrain::WeightDtype = a.export_dtype.parse()?;
     let mut recipe = Recipe::load(&a.recipe)?;
     if let Some(s) = a.steps {
         recipe.train.steps = s;
@@ -101,5 +110,17 @@ pub fn run(a: PretrainArgs) -> Result<ExitCode> {
     println!("checkpoints: {}", a.out.join("checkpoints").display());
     println!("log: {}", a.out.join("train_log.jsonl").display());
     println!("loss curve: {}", a.out.join("loss_curve.svg").display());
+    if let Some(dest) = &a.export {
+        let s = mirlens_pretrain::export(&a.out, dest, steps, export_dtype)
+            .with_context(|| format!("exporting {} to {}", a.out.display(), dest.display()))?;
+        println!(
+            "exported step {} and checkpoints {:?} ({}) to {}: {:.1} MB",
+            s.final_step,
+            s.checkpoint_steps,
+            a.export_dtype,
+            dest.display(),
+            s.bytes as f64 / 1e6
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

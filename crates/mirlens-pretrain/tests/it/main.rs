@@ -5,7 +5,7 @@ use mirlens_models::candle_encoder::BatchMask;
 use mirlens_models::{CandleEncoder, LoadOptions};
 use mirlens_pretrain::model;
 use mirlens_pretrain::train::checkpoint_name;
-use mirlens_pretrain::{Recipe, TrainOptions, Trainer};
+use mirlens_pretrain::{Recipe, TrainOptions, Trainer, WeightDtype};
 
 /// The shipped recipe shrunk to a size that trains in seconds.
 fn tiny(steps: usize, checkpoints: Vec<usize>) -> Recipe {
@@ -161,4 +161,125 @@ fn resume_continues_to_the_identical_state() {
         })
         .collect();
     assert_eq!(steps, (1..=8).collect::<Vec<u64>>());
+}
+
+#[test]
+fn export_writes_f16_model_folder_and_refuses_unfinished_runs() {
+    let run = tempfile::tempdir().unwrap();
+    let recipe = tiny(4, vec![0, 2]);
+    let opts = TrainOptions {
+        stop_after: Some(2),
+        ..Default::default()
+    };
+    let mut tr = Trainer::new(recipe.clone(), run.path(), &opts).unwrap();
+    tr.run(&opts, &mut |_| {}).unwrap();
+    let dest = run.path().join("shipped");
+    match mirlens_pretrain::export(run.path(), &dest, 4, WeightDtype::F16) {
+        Err(mirlens_pretrain::PretrainError::State { message }) => {
+            assert!(message.contains("step-000002"), "{message}")
+        }
+        other => panic!("an unfinished run was exported: {other:?}"),
+    }
+    assert!(!dest.exists());
+    let opts = TrainOptions {
+        resume: true,
+        ..Default::default()
+    };
+    let mut tr = Trainer::new(recipe, run.path(), &opts).unwrap();
+    tr.run(&opts, &mut |_| {}).unwrap();
+    let s = mirlens_pretrain::export(run.path(), &dest, 4, WeightDtype::F16).unwrap();
+    assert_eq!((s.final_step, s.checkpoint_steps.clone()), (4, vec![0, 2]));
+    for (sub, step) in [
+        (dest.clone(), 4),
+        (dest.join("checkpoints/step-000000"), 0),
+        (dest.join("checkpoints/step-000002"), 2),
+    ] {
+        let src = read_st(
+            &run.path()
+                .join("checkpoints")
+                .join(checkpoint_name(step))
+                .join("model.safetensors"),
+        );
+        let got = read_st(&sub.join("model.safetensors"));
+        assert_eq!(src.len(), got.len(), "{}", sub.display());
+        for (k, t) in &src {
+            let g = &got[k];
+            assert_eq!(g.dtype(), candle_core::DType::F16, "{k}");
+            // exactly the f16 rounding of the trained f32 weights
+            let want = t
+                .to_dtype(candle_core::DType::F16)
+                .unwrap()
+                .to_dtype(candle_core::DType::F32)
+                .unwrap();
+            let want = want.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let g = g
+                .to_dtype(candle_core::DType::F32)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            assert_eq!(want, g, "{k} of step {step}");
+        }
+        assert!(!sub.join("training_state.safetensors").exists());
+        // loads strictly (no head tensors, nothing missing) through mirlens-models
+        CandleEncoder::load(&sub, &LoadOptions::default()).unwrap();
+    }
+    for f in [
+        "recipe.toml",
+        "train_log.jsonl",
+        "loss_curve.svg",
+        "targets.safetensors",
+        "config.json",
+        "preprocessor_config.json",
+    ] {
+        assert!(dest.join(f).is_file(), "{f}");
+    }
+    assert!(!run.path().join("shipped.tmp").exists());
+}
+
+/// The model folder shipped under `models/` is reproduced by its committed recipe: its recipe is the committed
+/// one, its config is the recipe's, and its step-0 checkpoint is exactly the recipe's seeded initialisation
+/// (rounded to f16 as shipped).
+#[test]
+fn shipped_model_is_reproduced_by_its_committed_recipe() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let recipe = Recipe::load(&root.join("models/recipes/mirlens-music-small.toml")).unwrap();
+    let shipped = root.join("models/mirlens-music-small");
+    let shipped_recipe = Recipe::load(&shipped.join("recipe.toml")).unwrap();
+    assert_eq!(
+        shipped_recipe, recipe,
+        "models/mirlens-music-small/recipe.toml differs from the committed recipe"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shipped.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config, mirlens_pretrain::train::hf_config(&recipe));
+    let init = model::Params::init(&recipe, &Device::Cpu)
+        .unwrap()
+        .encoder_tensors();
+    let step0 = read_st(&shipped.join("checkpoints/step-000000/model.safetensors"));
+    assert_eq!(init.len(), step0.len());
+    for (k, t) in &init {
+        let want = t
+            .to_dtype(candle_core::DType::F16)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<half::f16>()
+            .unwrap();
+        let got = step0[k]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<half::f16>()
+            .unwrap();
+        assert!(
+            want == got,
+            "{k}: shipped step 0 is not the recipe's initialisation"
+        );
+    }
+    // the log of the shipped run covers every step once
+    let log = std::fs::read_to_string(shipped.join("train_log.jsonl")).unwrap();
+    let steps = log.lines().filter(|l| l.contains("\"loss\"")).count();
+    assert_eq!(steps, recipe.train.steps);
 }
