@@ -19,8 +19,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The main job, offline: built-in synthetic notes → encoder → store → layer sweep and neuron finding for pitch
-    /// class and instrument family, with JSON/CSV/SVG results.
+    /// The main job, offline: built-in synthetic notes → the pretrained default encoder → store → layer sweep and
+    /// neuron finding for pitch class, octave and instrument family, with JSON/CSV/SVG results.
     Run(cmd::run::RunArgs),
     /// Print sample rate, channels, duration and codec of audio files.
     Info(cmd::info::InfoArgs),
@@ -48,6 +48,8 @@ enum Command {
     Score(cmd::score::ScoreArgs),
     /// Self-supervised pretraining of a small HuBERT/MERT-architecture music encoder from a recipe.
     Pretrain(cmd::pretrain::PretrainArgs),
+    /// Layer-sweep probes on every training checkpoint of a model and on baselines: accuracy against step.
+    Curve(cmd::curve::CurveArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Score(a) => cmd::score::run(a),
         Command::Pretrain(a) => cmd::pretrain::run(a),
+        Command::Curve(a) => cmd::curve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -47,7 +47,7 @@ pub use config::{EncoderConfig, FrameGeometry, ModelType};
 pub use encoder::{
     EncodeOptions, Encoder, EncoderSpec, FinalNorm, LayerActivations, normalize_waveform,
 };
-pub use registry::{ModelCard, Registry, ResolvedModel};
+pub use registry::{ModelCard, Registry, ResolvedModel, TrainingCard};
 #[cfg(feature = "candle")]
 pub use weights::{LoadPolicy, LoadReport};
 

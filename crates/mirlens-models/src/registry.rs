@@ -51,9 +51,45 @@ pub struct ModelCard {
     /// Free-text notes.
     #[serde(default)]
     pub notes: String,
+    /// How the weights were trained, for models trained by `mirlens pretrain` (the `[model.training]` table).
+    #[serde(default)]
+    pub training: Option<TrainingCard>,
+}
+
+/// Training record of a model card (`[model.training]`): what reproduces the weights and what it measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingCard {
+    /// Recipe file, relative to the source tree.
+    pub recipe: String,
+    /// The command that trained and exported the weights.
+    pub command: String,
+    /// Architecture in words.
+    pub architecture: String,
+    /// Encoder parameter count.
+    pub parameters: usize,
+    /// Training corpus in words.
+    pub corpus: String,
+    /// Objective in words.
+    pub objective: String,
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Steps of the shipped checkpoints (under `checkpoints/step-NNNNNN` of the model folder; the last is the
+    /// model itself).
+    pub checkpoints: Vec<usize>,
+    /// Wall time of training (setup + steps) in seconds, and the machine it ran on.
+    pub wall_time: String,
+    /// Validation loss at the final step (and its parts).
+    pub validation: String,
+    /// Storage dtype of the shipped weights.
+    pub weights_dtype: String,
 }
 
 const BUILTIN: &[(&str, &str)] = &[
+    (
+        "mirlens-music-small.toml",
+        include_str!("../../../models/mirlens-music-small.toml"),
+    ),
     (
         "MERT-v1-95M.toml",
         include_str!("../../../models/MERT-v1-95M.toml"),

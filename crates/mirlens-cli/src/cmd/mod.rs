@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes an `…Args` type (clap) and `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod curve;
 pub mod datasets;
 pub mod embed;
 pub mod eval;

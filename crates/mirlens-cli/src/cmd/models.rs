@@ -64,6 +64,23 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
                 println!("hidden size:         {}", c.hidden_size);
                 println!("licence:             {}", c.licence);
                 println!("input normalisation: {}", c.input_normalisation);
+                if let Some(t) = &c.training {
+                    println!("trained by:          {}", t.command);
+                    println!("recipe:              {}", t.recipe);
+                    println!(
+                        "architecture:        {} ({} parameters)",
+                        t.architecture, t.parameters
+                    );
+                    println!("corpus:              {}", t.corpus);
+                    println!("objective:           {}", t.objective);
+                    println!(
+                        "steps:               {} (checkpoints {:?})",
+                        t.steps, t.checkpoints
+                    );
+                    println!("wall time:           {}", t.wall_time);
+                    println!("validation:          {}", t.validation);
+                    println!("weights dtype:       {}", t.weights_dtype);
+                }
                 if !c.notes.is_empty() {
                     println!("notes:               {}", c.notes);
                 }

@@ -6,20 +6,33 @@ use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The model used when `--model` is not given.
-pub const DEFAULT_MODEL: &str = "tiny-mert-95m-like";
+/// The model used when `--model` is not given: the encoder pretrained by `mirlens pretrain` and shipped under
+/// `models/mirlens-music-small` (card: `models/mirlens-music-small.toml`).
+pub const DEFAULT_MODEL: &str = "mirlens-music-small";
 
 /// Arguments of `mirlens run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Model: a registry name (`mirlens models list`) or a directory with config.json + model.safetensors.
+    /// Model: a registry name (`mirlens models list`), a directory with config.json + model.safetensors, or
+    /// `logmel` (the input-feature baseline).
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: String,
+    /// Data, labels, seed.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Output directory (store, per-label results, summary.json). Re-running resumes the store.
+    #[arg(long, default_value = "mirlens-run")]
+    pub out: PathBuf,
+}
+
+/// What the probing jobs (`mirlens run`, `mirlens curve`) analyse.
+#[derive(Debug, clap::Args)]
+pub struct JobArgs {
     /// Built-in dataset to generate and analyse.
     #[arg(long, default_value = "synth-notes")]
     pub dataset: String,
     /// Labels to analyse (comma-separated).
-    #[arg(long, default_value = "pitch_class,family")]
+    #[arg(long, default_value = "pitch_class,octave,family")]
     pub labels: String,
     /// Seed of the synthetic data, folds and random baselines.
     #[arg(long, default_value_t = 0)]
@@ -27,12 +40,69 @@ pub struct RunArgs {
     /// Use only the first N clips.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Output directory (store, per-label results, summary.json). Re-running resumes the store.
-    #[arg(long, default_value = "mirlens-run")]
-    pub out: PathBuf,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl JobArgs {
+    /// The labels, split on commas.
+    pub fn label_list(&self) -> Vec<String> {
+        self.labels
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+/// Extract every hidden state of `model` on a built-in dataset into `store`, mean-pooled per clip (resumes a
+/// committed store).
+pub fn extract_all_layers(
+    model: &str,
+    dataset: &str,
+    seed: u64,
+    limit: Option<usize>,
+    store: &std::path::Path,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    extract::run(extract::ExtractArgs {
+        model: model.to_string(),
+        dataset: dataset.to_string(),
+        layers: "all".into(),
+        pool: "mean".into(),
+        dtype: "f32".into(),
+        out: store.to_path_buf(),
+        shard: None,
+        clips_per_shard: 64,
+        batch_size: 8,
+        limit,
+        seed,
+        on_bad_clip: extract::OnBadClip::Skip,
+        threads: 0,
+        quiet,
+    })
+}
+
+/// The main job's layer sweep of one label: an L2 logistic probe per layer, 5-fold CV grouped by clip, 95 % CIs.
+pub fn sweep_all_layers(
+    store: &std::path::Path,
+    label: &str,
+    seed: u64,
+    out: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
+    probe::sweep(&probe::SweepArgs {
+        store: store.to_path_buf(),
+        label: label.to_string(),
+        layers: "all".into(),
+        pooling: "mean".into(),
+        folds: 5,
+        c: 1.0,
+        seed,
+        weighted: false,
+        hidden: 512,
+        out: out.to_path_buf(),
+    })
 }
 
 /// Run `mirlens run`.
@@ -41,39 +111,28 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let store = a.out.join("store");
     if a.model == DEFAULT_MODEL {
         println!(
-            "model: {DEFAULT_MODEL} — the built-in default: a tiny HuBERT/MERT-architecture encoder (24 kHz, \
-             hidden 32, 2 layers) with RANDOM weights. It is a control, not a pretrained model; pass --model for \
-             another one."
+            "model: {DEFAULT_MODEL} — the built-in default: a 1.9 M-parameter HuBERT/MERT-architecture music encoder \
+             (24 kHz in, 75 Hz frames, width 192, 4 layers) pretrained self-supervised by `mirlens pretrain` on \
+             mirlens' synthetic music (models/mirlens-music-small). Pass --model for another one: a registry name, a \
+             model folder, `logmel` for the input-feature baseline, or \
+             models/mirlens-music-small/checkpoints/step-000000 for the same network untrained."
         );
     } else {
         println!("model: {}", a.model);
     }
-    println!("dataset: {} (built-in, seed {})", a.dataset, a.seed);
+    println!("dataset: {} (built-in, seed {})", a.job.dataset, a.job.seed);
     println!("\n[1/3] extracting activations of every layer (mean-pooled per clip)");
-    extract::run(extract::ExtractArgs {
-        model: a.model.clone(),
-        dataset: a.dataset.clone(),
-        layers: "all".into(),
-        pool: "mean".into(),
-        dtype: "f32".into(),
-        out: store.clone(),
-        shard: None,
-        clips_per_shard: 64,
-        batch_size: 8,
-        limit: a.limit,
-        seed: a.seed,
-        on_bad_clip: extract::OnBadClip::Skip,
-        threads: 0,
-        quiet: a.quiet,
-    })
+    extract_all_layers(
+        &a.model,
+        &a.job.dataset,
+        a.job.seed,
+        a.job.limit,
+        &store,
+        a.job.quiet,
+    )
     .context("extraction")?;
 
-    let labels: Vec<String> = a
-        .labels
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let labels = a.job.label_list();
     let mut per_label = Vec::new();
     for (i, label) in labels.iter().enumerate() {
         println!(
@@ -81,18 +140,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             i + 1,
             labels.len()
         );
-        let sweep = probe::sweep(&probe::SweepArgs {
-            store: store.clone(),
-            label: label.clone(),
-            layers: "all".into(),
-            pooling: "mean".into(),
-            folds: 5,
-            c: 1.0,
-            seed: a.seed,
-            weighted: false,
-            hidden: 512,
-            out: a.out.join(format!("probe-{label}")),
-        })
+        let sweep = sweep_all_layers(
+            &store,
+            label,
+            a.job.seed,
+            &a.out.join(format!("probe-{label}")),
+        )
         .with_context(|| format!("layer sweep of {label}"))?;
         let best: usize = sweep["best_layer"]
             .as_str()
@@ -123,7 +176,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             cross_task: neurons::CrossArg::Topk,
             test_fraction: 0.25,
             c: 1.0,
-            seed: a.seed,
+            seed: a.job.seed,
             out: a.out.join(format!("neurons-{label}")),
         })
         .with_context(|| format!("neuron report of {label}"))?;
@@ -154,8 +207,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         per_label.push(serde_json::json!({"label": label, "sweep": sweep, "neurons": report}));
     }
     let summary = serde_json::json!({
-        "model": a.model, "default_model_is_random": a.model == DEFAULT_MODEL,
-        "dataset": a.dataset, "seed": a.seed, "store": store, "labels": per_label,
+        "model": a.model, "default_model": a.model == DEFAULT_MODEL,
+        "dataset": a.job.dataset, "seed": a.job.seed, "store": store, "labels": per_label,
         "seconds": started.elapsed().as_secs_f64(),
     });
     let path = a.out.join("summary.json");

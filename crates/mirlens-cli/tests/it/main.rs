@@ -4,6 +4,7 @@ mod datasets;
 mod embed;
 mod features;
 mod info;
+mod logmel;
 
 mod extract;
 mod pretrain;

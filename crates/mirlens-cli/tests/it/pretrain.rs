@@ -123,4 +123,88 @@ fn pretrain_writes_hf_checkpoints_log_curve_and_resumes() {
     let again = go(&["--resume"]);
     assert!(again.contains("resumed at step 4"), "{again}");
     assert!(again.contains("trained steps 4..4"), "{again}");
+
+    // Export the finished run (f16) and probe every checkpoint plus the log-mel baseline.
+    let model = dir.path().join("model");
+    let exported = go(&["--resume", "--export", model.to_str().unwrap()]);
+    assert!(
+        exported.contains("exported step 4 and checkpoints [0, 2]"),
+        "{exported}"
+    );
+    let st = std::fs::read(model.join("model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&st).unwrap();
+    assert!(
+        st.tensors()
+            .iter()
+            .all(|(_, t)| t.dtype() == safetensors::Dtype::F16)
+    );
+    let curve = dir.path().join("curve");
+    let o = mirlens()
+        .args([
+            "curve", "--quiet", "--limit", "36", "--labels", "octave", "--model",
+        ])
+        .arg(&model)
+        .arg("--out")
+        .arg(&curve)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // one row per layer: logmel has 1, each checkpoint 3 (hidden states 0..=2)
+    let csv = std::fs::read_to_string(curve.join("curve.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let tags: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(
+        tags,
+        [
+            "logmel",
+            "step-000000",
+            "step-000000",
+            "step-000000",
+            "step-000002",
+            "step-000002",
+            "step-000002",
+            "step-000004",
+            "step-000004",
+            "step-000004"
+        ]
+    );
+    // every CSV value is the one its layer sweep wrote
+    for r in &rows {
+        let sweep: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                curve
+                    .join("probes")
+                    .join(r[0])
+                    .join("octave")
+                    .join("layer_sweep.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let l = sweep
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["layer"] == r[3])
+            .unwrap();
+        let acc: f64 = r[4].parse().unwrap();
+        assert!(
+            (acc - l["accuracy"].as_f64().unwrap()).abs() < 1e-4,
+            "{r:?} vs {l}"
+        );
+        let (lo, hi): (f64, f64) = (r[5].parse().unwrap(), r[6].parse().unwrap());
+        assert!(lo <= acc && acc <= hi, "{r:?}");
+    }
+    let md = std::fs::read_to_string(curve.join("curve.md")).unwrap();
+    assert_eq!(md.lines().count(), 2 + 4, "{md}");
+    assert!(curve.join("curve-octave.svg").is_file());
 }

@@ -22,20 +22,26 @@ fn main_job_names_its_model_and_writes_consistent_results() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(
-        stdout.contains("tiny-mert-95m-like") && stdout.contains("RANDOM weights"),
+        stdout.contains("model: mirlens-music-small")
+            && stdout.contains("pretrained self-supervised"),
         "{stdout}"
     );
 
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["default_model_is_random"], true);
+    assert_eq!(summary["default_model"], true);
+    assert_eq!(summary["model"], "mirlens-music-small");
     let labels = summary["labels"].as_array().unwrap();
-    assert_eq!(labels.len(), 2);
+    let names: Vec<&str> = labels
+        .iter()
+        .map(|l| l["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["pitch_class", "octave", "family"]);
     for l in labels {
         let sweep = &l["sweep"];
         let layers = sweep["layers"].as_array().unwrap();
-        // tiny model: hidden states 0, 1, 2
-        assert_eq!(layers.len(), 3, "{sweep}");
+        // the default model: hidden states 0..=4
+        assert_eq!(layers.len(), 5, "{sweep}");
         let accs: Vec<f64> = layers
             .iter()
             .map(|x| x["accuracy"].as_f64().unwrap())
@@ -43,11 +49,11 @@ fn main_job_names_its_model_and_writes_consistent_results() {
         assert!(accs.iter().all(|a| (0.0..=1.0).contains(a)), "{accs:?}");
         let best = accs.iter().cloned().fold(f64::MIN, f64::max);
         assert_eq!(sweep["best_accuracy"].as_f64().unwrap(), best);
-        // the neuron report ran at the best layer, over the 32 neurons of that layer
+        // the neuron report ran at the best layer, over the 192 neurons of that layer
         let best_layer: usize = sweep["best_layer"].as_str().unwrap().parse().unwrap();
         assert_eq!(accs[best_layer], best);
         assert_eq!(l["neurons"]["layer"].as_u64().unwrap() as usize, best_layer);
-        assert_eq!(l["neurons"]["neurons"], 32);
+        assert_eq!(l["neurons"]["neurons"], 192);
         let label = l["label"].as_str().unwrap();
         for f in ["layer_sweep.svg", "layer_sweep.csv"] {
             assert!(
