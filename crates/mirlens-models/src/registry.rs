@@ -42,7 +42,7 @@ pub struct ModelCard {
     /// Input normalisation the model expects: `none` or `per_clip` (zero mean, unit variance); the checkpoint's
     /// `preprocessor_config.json` decides at load time, this records the published setting.
     pub input_normalisation: String,
-    /// Directory relative to the source tree (tiny test models only).
+    /// Directory relative to the source tree (the shipped default model and the tiny test models).
     #[serde(default)]
     pub local_path: Option<String>,
     /// Weight files the checkpoint ships with on the hub (for the conversion hint).
