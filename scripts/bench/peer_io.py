@@ -34,21 +34,7 @@ import soundfile as sf  # noqa: E402
 import soxr  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cargo_bench import bench_binary  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def chord(sr, seconds):
-    n = int(sr * seconds)
-    t = np.arange(n) / sr
-    y = np.zeros(n)
-    for f0 in (261.63, 329.63, 392.0):
-        for h in range(1, 6):
-            if f0 * h < sr / 2:
-                y += np.sin(2 * np.pi * f0 * h * t) / h
-    y = 0.9 * y / np.max(np.abs(y)) + 0.01 * np.random.default_rng(0).standard_normal(n)
-    return y.astype(np.float32)
+from cargo_bench import ROOT, bench_binary, chord  # noqa: E402
 
 
 def main():

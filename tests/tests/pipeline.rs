@@ -10,9 +10,10 @@ use mirlens_extract::{
 };
 use mirlens_models::{CandleEncoder, EncodeOptions, Encoder, LoadOptions};
 use mirlens_store::{BatchOptions, SplitPolicy, Store};
+use mirlens_test_support::dir_files;
 use mirlens_test_support::{assert_close, golden_dir};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const CLIPS: usize = 16;
 const CHILD_ENV: &str = "MIRLENS_PIPELINE_CHILD_OUT";
@@ -62,25 +63,6 @@ fn run(
         source: &source,
     };
     extract(&enc, &id, &d, &params(dtype), out, progress).unwrap()
-}
-
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push((
-                    e.path().strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(e.path()).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -220,7 +202,7 @@ fn kill_9_mid_extraction_then_resume_is_byte_identical() {
     });
     assert_eq!(start, Some(committed));
     assert_eq!(s.shards_resumed, committed);
-    let (a, b) = (files(&whole), files(&out));
+    let (a, b) = (dir_files(&whole), dir_files(&out));
     assert_eq!(
         a.iter().map(|f| &f.0).collect::<Vec<_>>(),
         b.iter().map(|f| &f.0).collect::<Vec<_>>()

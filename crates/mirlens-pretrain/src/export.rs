@@ -61,26 +61,30 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PretrainError + '_ {
     }
 }
 
-/// Checkpoint steps present in `run/checkpoints` (complete folders only), ascending.
-pub fn run_checkpoints(run: &Path) -> Result<Vec<(usize, PathBuf)>> {
-    let root = run.join("checkpoints");
+/// Every `step-NNNNNN` folder in `dir/checkpoints` (temporary `.tmp` folders excluded), ascending by step.
+pub fn step_dirs(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    let root = dir.join("checkpoints");
     let rd = std::fs::read_dir(&root).map_err(io(&root))?;
-    let mut out = Vec::new();
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let Some(n) = name.strip_prefix("step-") else {
-            continue;
-        };
-        let Ok(step) = n.parse::<usize>() else {
-            continue;
-        };
-        let p = e.path();
-        if p.join("model.safetensors").is_file() && p.join("config.json").is_file() {
-            out.push((step, p));
-        }
-    }
+    let mut out: Vec<(usize, PathBuf)> = rd
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let step = name.strip_prefix("step-")?.parse::<usize>().ok()?;
+            Some((step, e.path()))
+        })
+        .collect();
     out.sort();
     Ok(out)
+}
+
+/// Checkpoint steps present in `dir/checkpoints` with a loadable model (`config.json` + `model.safetensors`),
+/// ascending; `dir` is a training run or an exported model folder (both keep checkpoints there).
+pub fn run_checkpoints(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    Ok(step_dirs(dir)?
+        .into_iter()
+        .filter(|(_, p)| p.join("model.safetensors").is_file() && p.join("config.json").is_file())
+        .collect())
 }
 
 fn copy_weights(src: &Path, dst: &Path, dtype: WeightDtype) -> Result<()> {

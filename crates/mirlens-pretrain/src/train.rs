@@ -499,24 +499,13 @@ impl Trainer {
 
     /// Restore the latest checkpoint that has a training state; returns its step (0 and nothing restored if none).
     pub fn restore_latest(&mut self) -> Result<usize> {
-        let root = self.out.join("checkpoints");
-        let mut best: Option<(usize, PathBuf)> = None;
-        if let Ok(rd) = std::fs::read_dir(&root) {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let Some(n) = name
-                    .strip_prefix("step-")
-                    .and_then(|s| s.parse::<usize>().ok())
-                else {
-                    continue;
-                };
-                if e.path().join("training_state.json").is_file()
-                    && best.as_ref().is_none_or(|(b, _)| n > *b)
-                {
-                    best = Some((n, e.path()));
-                }
-            }
-        }
+        let best = if self.out.join("checkpoints").is_dir() {
+            crate::export::step_dirs(&self.out)?
+                .into_iter()
+                .rfind(|(_, p)| p.join("training_state.json").is_file())
+        } else {
+            None
+        };
         let Some((step, dir)) = best else {
             return Ok(0);
         };

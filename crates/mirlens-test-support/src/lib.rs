@@ -5,14 +5,15 @@
 //! * [`golden`] — load golden fixtures written by `tests/golden/<case>/generate.py` (safetensors + JSON);
 //! * [`assert_close`] — compare arrays against a reference under a named [`Tolerance`] tier and report the worst
 //!   element (index, values, error) when they differ;
-//! * [`signals`] — deterministic test signals (tones, chords, sweeps, seeded noise).
+//! * [`signals`] — deterministic test signals (tones, chords, sweeps, seeded noise);
+//! * [`dir_files`] — every file under a directory with its bytes, for byte-identity checks of written outputs.
 
 pub mod golden;
 pub mod signals;
 
 pub use mirlens_core::Tolerance;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Absolute path of the workspace root (the directory holding the virtual `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
@@ -21,6 +22,29 @@ pub fn workspace_root() -> PathBuf {
         .find(|p| p.join("Cargo.toml").is_file() && p.join("crates").is_dir())
         .map(|p| p.to_path_buf())
         .unwrap_or(here)
+}
+
+/// Every file below `dir` as `(path relative to dir, bytes)`, sorted by path (e.g. to compare two stores byte for
+/// byte). Panics on I/O errors: test use only.
+pub fn dir_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .flatten()
+        {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                out.push((p.strip_prefix(dir).unwrap_or(&p).to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Path of `tests/golden/<case>` in the workspace.

@@ -6,6 +6,7 @@
 //! untrained network, so the curve starts at the random-initialisation control of the same architecture.
 
 use anyhow::{Context, bail};
+use mirlens_pretrain::train::checkpoint_name;
 use mirlens_report::{ErrorDisplay, LineChart, Series};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,35 +60,22 @@ fn entries(dir: &Path, baselines: &str) -> anyhow::Result<Vec<Entry>> {
             step: None,
         })
         .collect();
-    let ckpt_root = dir.join("checkpoints");
-    let mut ckpts = Vec::new();
-    let rd = std::fs::read_dir(&ckpt_root).with_context(|| {
+    let ckpts = mirlens_pretrain::export::run_checkpoints(dir).with_context(|| {
         format!(
-            "{}: no checkpoints folder (expected checkpoints/step-NNNNNN from `mirlens pretrain --export`)",
-            ckpt_root.display()
+            "{}: expected checkpoints/step-NNNNNN from `mirlens pretrain --export`",
+            dir.display()
         )
     })?;
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if let Some(step) = name
-            .strip_prefix("step-")
-            .and_then(|s| s.parse::<usize>().ok())
-            && e.path().join("config.json").is_file()
-        {
-            ckpts.push((step, e.path()));
-        }
-    }
-    ckpts.sort();
     for (step, p) in ckpts {
         out.push(Entry {
-            tag: format!("step-{step:06}"),
+            tag: checkpoint_name(step),
             model: p.to_string_lossy().to_string(),
             step: Some(step),
         });
     }
     let last = final_step(dir)?;
     out.push(Entry {
-        tag: format!("step-{last:06}"),
+        tag: checkpoint_name(last),
         model: dir.to_string_lossy().to_string(),
         step: Some(last),
     });

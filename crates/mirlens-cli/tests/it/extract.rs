@@ -2,6 +2,7 @@
 
 use mirlens_core::LayerId;
 use mirlens_store::Store;
+use mirlens_test_support::dir_files;
 use mirlens_test_support::golden_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -40,27 +41,8 @@ fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push((
-                    e.path().strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(e.path()).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn same_files(a: &Path, b: &Path) {
-    let (x, y) = (files(a), files(b));
+    let (x, y) = (dir_files(a), dir_files(b));
     assert_eq!(
         x.iter().map(|f| &f.0).collect::<Vec<_>>(),
         y.iter().map(|f| &f.0).collect::<Vec<_>>()
@@ -283,7 +265,7 @@ fn wrong_label_types_and_other_models_are_refused_clearly() {
         &out,
         &["--dataset", "synth-notes", "--limit", "2", "--pool", "mean"],
     ));
-    let before = files(&out);
+    let before = dir_files(&out);
     let other = golden_dir("encoders").join("hubert_group_preln");
     let e = err(&bin()
         .args([
@@ -306,5 +288,5 @@ fn wrong_label_types_and_other_models_are_refused_clearly() {
         e.contains("refusing to append") && e.contains("model = hubert_group_postln"),
         "{e}"
     );
-    assert!(files(&out) == before);
+    assert!(dir_files(&out) == before);
 }

@@ -9,8 +9,9 @@ use mirlens_extract::{
 };
 use mirlens_models::{CandleEncoder, EncodeOptions, Encoder, LoadOptions};
 use mirlens_store::{Part, Store, StoreError};
+use mirlens_test_support::dir_files;
 use mirlens_test_support::{assert_close, golden_dir, signals::sine};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const CLIPS: usize = 7;
 const SR: u32 = 22050;
@@ -80,25 +81,6 @@ fn run(out: &Path, p: &ExtractParams) -> Result<mirlens_extract::ExtractSummary,
         source: &Tones,
     };
     extract(&enc, &id, &ds, p, out, &mut |_| {})
-}
-
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push((
-                    e.path().strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(e.path()).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -238,14 +220,14 @@ fn an_interrupted_run_resumes_to_identical_files() {
             shards_done: 2
         }
     );
-    assert!(files(whole.path()) == files(dir.path()));
+    assert!(dir_files(whole.path()) == dir_files(dir.path()));
 }
 
 #[test]
 fn a_different_model_or_config_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     run(dir.path(), &params(Pooling::None)).unwrap();
-    let before = files(dir.path());
+    let before = dir_files(dir.path());
     let other = golden_dir("encoders").join("hubert_group_preln");
     let enc = CandleEncoder::load(&other, &LoadOptions::default()).unwrap();
     let id = ModelIdentity::from_dir("tiny-hubert-group-preln", None, &other).unwrap();
@@ -273,7 +255,7 @@ fn a_different_model_or_config_is_refused() {
     );
     let e = run(dir.path(), &params(Pooling::Mean)).unwrap_err();
     assert!(e.to_string().contains("pooling = none"), "{e}");
-    assert!(files(dir.path()) == before);
+    assert!(dir_files(dir.path()) == before);
 }
 
 #[test]
@@ -296,7 +278,7 @@ fn parts_merge_into_the_single_job_store() {
     }
     let out = root.path().join("merged");
     merge(&parts, &out).unwrap();
-    assert!(files(whole.path()) == files(&out));
+    assert!(dir_files(whole.path()) == dir_files(&out));
 }
 
 #[test]
