@@ -140,6 +140,51 @@ pub enum StoreError {
         /// Missing global shard indices.
         missing: Vec<usize>,
     },
+    /// A label value or column does not fit the store's label schema.
+    #[error("label {label:?}: {reason}")]
+    Label {
+        /// The label.
+        label: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An activation is NaN or infinite and the store's policy is `error`.
+    #[error(
+        "non-finite activation ({value}) in {layer}, row {row} of shard {shard} (clip {clip_id:?}) for store {path}; \
+         rerun with --on-nonfinite skip or keep to drop or store such rows"
+    )]
+    NonFinite {
+        /// The store directory.
+        path: PathBuf,
+        /// Global shard index.
+        shard: usize,
+        /// The layer.
+        layer: LayerId,
+        /// Row within the shard.
+        row: usize,
+        /// The row's clip.
+        clip_id: String,
+        /// The offending value (after rounding to the storage dtype).
+        value: f32,
+    },
+    /// Another process holds the store's write lock.
+    #[error("store {path} is being written by process {}", pid.map(|p| p.to_string()).unwrap_or_else(|| "(unknown)".into()))]
+    Locked {
+        /// The store directory.
+        path: PathBuf,
+        /// Process id recorded in the lock file, when readable.
+        pid: Option<u32>,
+    },
+    /// A format-1 store was opened for writing.
+    #[error(
+        "store {path} has format {format}, which this version reads but no longer writes; extract into a new store"
+    )]
+    ReadOnly {
+        /// The store directory.
+        path: PathBuf,
+        /// Its format.
+        format: String,
+    },
     /// An invalid parameter (batch size 0, split fractions out of range, …).
     #[error(transparent)]
     Param(#[from] mirlens_core::CoreError),

@@ -6,8 +6,9 @@ use mirlens_core::DType;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Name of the activation tensor inside every layer shard.
 pub const ACTIVATIONS: &str = "activations";
@@ -97,12 +98,6 @@ pub(crate) fn serialize_tensors(
     })
 }
 
-/// Read one float tensor from a safetensors file as f32, checking its name and shape. Returns `(values, shape)`.
-pub(crate) fn read_tensor(path: &Path, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
-    let bytes = std::fs::read(path).map_err(io_err("read", path))?;
-    tensor_from_bytes(&bytes, path, name)
-}
-
 pub(crate) fn tensor_from_bytes(
     bytes: &[u8],
     path: &Path,
@@ -113,13 +108,7 @@ pub(crate) fn tensor_from_bytes(
     Ok((out, shape))
 }
 
-/// Read one float tensor from a safetensors file, appending its values as f32 to `out`; returns its shape.
-pub(crate) fn read_tensor_into(path: &Path, name: &str, out: &mut Vec<f32>) -> Result<Vec<usize>> {
-    let bytes = std::fs::read(path).map_err(io_err("read", path))?;
-    tensor_from_bytes_into(&bytes, path, name, out)
-}
-
-fn tensor_from_bytes_into(
+pub(crate) fn tensor_from_bytes_into(
     bytes: &[u8],
     path: &Path,
     name: &str,
@@ -157,17 +146,38 @@ pub(crate) fn digest(bytes: &[u8]) -> FileDigest {
     }
 }
 
-/// Write `bytes` to `path` atomically: write a temporary file in the same directory, fsync it, rename it over
-/// `path`, fsync the directory. A crash leaves either the old file, the new file, or a stray temporary file that
-/// the next writer removes — never a half-written `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// The temporary name [`write_atomic`] uses for `path` in the calling thread: `.tmp-<name>.<pid>.<thread>` beside
+/// `path`, where `<thread>` numbers the threads of this process. No other process or thread uses the same name at
+/// the same time, and a thread's writes to one path are sequential, so temporaries never collide.
+pub fn temp_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static THREAD: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp: PathBuf = dir.join(format!("{TMP_PREFIX}{name}"));
+    let t = THREAD.with(|t| *t);
+    dir.join(format!("{TMP_PREFIX}{name}.{}.{t}", std::process::id()))
+}
+
+/// Write `bytes` to `path` atomically: write a temporary file with a unique name in the same directory
+/// ([`temp_path`]), fsync it, rename it over `path`, fsync the directory. A crash leaves either the old file, the
+/// new file, or a stray `.tmp-*` file (that a store writer removes when it resumes) — never a half-written `path`.
+/// A failed write (disk full, permission) removes its temporary file and leaves `path` untouched.
+///
+/// This is the one atomic writer of the workspace: other crates call it rather than keeping their own.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+    let tmp: PathBuf = temp_path(path);
     let written = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
         f.write_all(bytes).map_err(io_err("write", &tmp))?;
@@ -215,4 +225,112 @@ pub(crate) fn remove_temporaries(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Check that `bytes` (the content of the committed file `path`) have the size and SHA-256 recorded in the manifest.
+pub(crate) fn verify_digest(bytes: &[u8], want: &FileDigest, path: &Path) -> Result<()> {
+    if bytes.len() as u64 != want.bytes {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{} has {} bytes, the manifest recorded {}",
+                path.display(),
+                bytes.len(),
+                want.bytes
+            ),
+        });
+    }
+    let got = sha256_hex(bytes);
+    if got != want.sha256 {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{} has SHA-256 {got}, the manifest recorded {} (the file was modified after it was committed)",
+                path.display(),
+                want.sha256
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct TensorInfo {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data_offsets: (usize, usize),
+}
+
+/// Read one tensor of a safetensors file without reading the others: the header, then the tensor's byte range.
+/// `None` when the file has no tensor of that name.
+pub(crate) fn read_raw_range(path: &Path, name: &str) -> Result<Option<crate::table::Raw>> {
+    let bad = |m: String| StoreError::Shard {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    let mut f = std::fs::File::open(path).map_err(io_err("open", path))?;
+    let mut n = [0u8; 8];
+    f.read_exact(&mut n).map_err(io_err("read", path))?;
+    let n = u64::from_le_bytes(n);
+    let len = f.metadata().map_err(io_err("read", path))?.len();
+    if n > len.saturating_sub(8) || n > 100_000_000 {
+        return Err(bad(format!(
+            "header length {n} does not fit a file of {len} bytes"
+        )));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header).map_err(io_err("read", path))?;
+    let mut map: HashMap<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
+    let Some(info) = map.remove(name) else {
+        return Ok(None);
+    };
+    let info: TensorInfo =
+        serde_json::from_value(info).map_err(|e| bad(format!("tensor {name:?}: {e}")))?;
+    let (a, b) = info.data_offsets;
+    let start = 8 + n + a as u64;
+    if b < a || start + (b - a) as u64 > len {
+        return Err(bad(format!("tensor {name:?} lies outside the file")));
+    }
+    f.seek(SeekFrom::Start(start))
+        .map_err(io_err("read", path))?;
+    let mut bytes = vec![0u8; b - a];
+    f.read_exact(&mut bytes).map_err(io_err("read", path))?;
+    Ok(Some(crate::table::Raw {
+        dtype: info.dtype,
+        shape: info.shape,
+        bytes,
+    }))
+}
+
+/// One tensor of an in-memory safetensors file; `None` when it has no tensor of that name.
+pub(crate) fn raw_from(
+    st: &SafeTensors<'_>,
+    name: &str,
+    path: &Path,
+) -> Result<Option<crate::table::Raw>> {
+    if !st.names().contains(&name) {
+        return Ok(None);
+    }
+    let t = st.tensor(name).map_err(|e| StoreError::Shard {
+        path: path.to_path_buf(),
+        message: format!("tensor {name:?}: {e}"),
+    })?;
+    Ok(Some(crate::table::Raw {
+        dtype: t.dtype(),
+        shape: t.shape().to_vec(),
+        bytes: t.data().to_vec(),
+    }))
+}
+
+/// A required tensor: `None` becomes an error naming the file.
+pub(crate) fn required(
+    raw: Option<crate::table::Raw>,
+    name: &str,
+    path: &Path,
+) -> Result<crate::table::Raw> {
+    raw.ok_or_else(|| StoreError::Shard {
+        path: path.to_path_buf(),
+        message: format!("no tensor {name:?}"),
+    })
 }

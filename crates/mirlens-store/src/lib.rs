@@ -49,23 +49,32 @@
 
 mod error;
 pub mod io;
+pub mod lock;
 pub mod manifest;
 mod merge;
 pub mod reader;
+pub mod schema;
 pub mod stats;
+pub mod table;
 pub mod writer;
 
 pub use error::{Result, StoreError};
+pub use lock::{LOCK_FILE, StoreLock};
 pub use manifest::{
-    BadClip, FORMAT, FileDigest, JOURNAL_FILE, MANIFEST_FILE, Part, RowMeta, ShardRecord,
-    StoreHeader, StoreManifest,
+    BadClip, FORMAT, FORMAT_V1, FileDigest, JOURNAL_FILE, MANIFEST_FILE, Part, RowMeta,
+    ShardRecord, StoreHeader, StoreManifest,
 };
 pub use merge::merge;
 pub use reader::{
-    Batch, BatchOptions, Batches, LabelCondition, LastBatch, RowFilter, RowSplit, Shuffle,
-    SplitPolicy, Store, split_rows,
+    Batch, BatchOptions, Batches, ClipTable, LabelCondition, LastBatch, OpenOptions, RowFilter,
+    RowSplit, Shuffle, SplitPolicy, Store, Verify, split_rows,
+};
+pub use schema::{
+    LabelField, LabelKind, LabelLevel, LabelSchema, Modality, ModelCard, NonFinitePolicy, RowUnit,
+    SpanUnit, StoreLayout,
 };
 pub use stats::{LayerStats, NormSummary, StatsAccumulator};
+pub use table::{ClipEntry, LabelData, ShardColumns};
 pub use writer::{ShardData, StoreWriter};
 
 /// Read the committed shard records of a store that may still be in progress (for `store info`).

@@ -1,13 +1,16 @@
 //! The JSON documents of a store: `manifest.json`, journal records and row metadata.
 
 use crate::error::{Result, StoreError};
+use crate::schema::StoreLayout;
 use mirlens_core::{DType, LabelSet, LayerId, Pooling};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Value of [`StoreManifest::format`].
-pub const FORMAT: &str = "mirlens-store/1";
+/// Value of [`StoreManifest::format`] for stores this version writes.
+pub const FORMAT: &str = "mirlens-store/2";
+/// The first format (JSONL row tables with labels copied per row); still opened read-only.
+pub const FORMAT_V1: &str = "mirlens-store/1";
 
 /// The identity of a store: everything that must be equal for a run to append to (resume) an existing store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +212,9 @@ pub struct ShardRecord {
     pub clips: usize,
     /// Clips of this shard's range that were skipped.
     pub bad_clips: Vec<BadClip>,
+    /// Rows with non-finite activations: dropped (policy `skip`) or kept (policy `keep`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nonfinite_rows: usize,
     /// SHA-256 (hex) of every file of the shard, keyed by path relative to the store directory.
     pub files: BTreeMap<String, FileDigest>,
 }
@@ -232,6 +238,10 @@ pub struct StoreManifest {
     /// Model, layers, storage and dataset identity.
     #[serde(flatten)]
     pub header: StoreHeader,
+    /// Modality, row unit, span unit, model card, label schema, non-finite policy (format 2; derived from the
+    /// header and the rows for format-1 stores).
+    #[serde(flatten)]
+    pub layout: StoreLayout,
     /// Which part of the dataset this store holds (`0/1` for a whole-dataset store).
     pub part: Part,
     /// Whether every shard of the part has been written and the statistics computed.
@@ -242,24 +252,42 @@ pub struct StoreManifest {
     pub num_rows: usize,
     /// Total clips that produced rows.
     pub num_clips: usize,
+    /// Rows with non-finite activations over all shards (see [`StoreLayout::on_nonfinite`]).
+    #[serde(default)]
+    pub nonfinite_rows: usize,
     /// Every skipped clip, in dataset order.
     pub bad_clips: Vec<BadClip>,
+    /// Size and SHA-256 of every statistics file, keyed by path relative to the store (written at finalisation).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stats: BTreeMap<String, FileDigest>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl StoreManifest {
     /// A fresh, empty, incomplete manifest.
-    pub fn new(header: StoreHeader, part: Part) -> StoreManifest {
+    pub fn new(header: StoreHeader, layout: StoreLayout, part: Part) -> StoreManifest {
         StoreManifest {
             format: FORMAT.to_string(),
             mirlens_version: env!("CARGO_PKG_VERSION").to_string(),
             header,
+            layout,
             part,
             complete: false,
             shards: Vec::new(),
             num_rows: 0,
             num_clips: 0,
+            nonfinite_rows: 0,
             bad_clips: Vec::new(),
+            stats: BTreeMap::new(),
         }
+    }
+
+    /// Whether the store is in the first format (read-only).
+    pub fn is_v1(&self) -> bool {
+        self.format == FORMAT_V1
     }
 
     /// Recompute the totals from the shard list (sorted by index).
@@ -267,6 +295,7 @@ impl StoreManifest {
         self.shards.sort_by_key(|s| s.index);
         self.num_rows = self.shards.iter().map(|s| s.rows).sum();
         self.num_clips = self.shards.iter().map(|s| s.clips).sum();
+        self.nonfinite_rows = self.shards.iter().map(|s| s.nonfinite_rows).sum();
         self.bad_clips = self
             .shards
             .iter()
@@ -283,20 +312,33 @@ impl StoreManifest {
             });
         }
         let text = std::fs::read_to_string(&p).map_err(crate::error::io_err("read", &p))?;
-        let m: StoreManifest = serde_json::from_str(&text).map_err(|e| StoreError::Json {
+        let probe: FormatOnly = serde_json::from_str(&text).map_err(|e| StoreError::Json {
             path: p.clone(),
             line: Some(e.line()),
             message: e.to_string(),
         })?;
-        if m.format != FORMAT {
+        if probe.format != FORMAT && probe.format != FORMAT_V1 {
             return Err(StoreError::Format {
                 path: dir.to_path_buf(),
-                found: m.format,
-                expected: FORMAT.into(),
+                found: probe.format,
+                expected: format!("{FORMAT} or {FORMAT_V1}"),
             });
+        }
+        let mut m: StoreManifest = serde_json::from_str(&text).map_err(|e| StoreError::Json {
+            path: p.clone(),
+            line: Some(e.line()),
+            message: e.to_string(),
+        })?;
+        if m.is_v1() {
+            m.layout = StoreLayout::for_header(&m.header);
         }
         Ok(m)
     }
+}
+
+#[derive(Deserialize)]
+struct FormatOnly {
+    format: String,
 }
 
 /// Metadata of one activation row.
@@ -326,8 +368,13 @@ pub fn layer_shard_path(layer: LayerId, shard: usize) -> String {
     format!("layer-{:03}/shard-{:05}.safetensors", layer.0, shard)
 }
 
-/// Path, relative to the store directory, of the row table of shard `shard`.
+/// Path, relative to the store directory, of the row and clip tables of shard `shard` (format 2).
 pub fn rows_shard_path(shard: usize) -> String {
+    format!("rows/shard-{shard:05}.safetensors")
+}
+
+/// Path, relative to the store directory, of the JSONL row table of shard `shard` in a format-1 store.
+pub fn rows_shard_path_v1(shard: usize) -> String {
     format!("rows/shard-{shard:05}.jsonl")
 }
 

@@ -30,17 +30,63 @@ pub struct LayerStats {
     pub norm_counts: Vec<u64>,
 }
 
-/// Scalar summary of row norms.
+/// Scalar summary of row norms. In JSON, NaN is written as `null` and infinities as `"inf"` / `"-inf"`, and read
+/// back as the same values (see [`nonfinite`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct NormSummary {
     /// Mean norm.
+    #[serde(with = "nonfinite")]
     pub mean: f64,
     /// Smallest norm.
+    #[serde(with = "nonfinite")]
     pub min: f64,
     /// Largest norm.
+    #[serde(with = "nonfinite")]
     pub max: f64,
     /// Median norm (lower median).
+    #[serde(with = "nonfinite")]
     pub median: f64,
+}
+
+/// Serde for `f64` values that may be non-finite, for JSON: NaN ↔ `null`, +∞ ↔ `"inf"`, −∞ ↔ `"-inf"`, finite
+/// values as numbers (`"nan"` is also read as NaN). Use with `#[serde(with = "mirlens_store::stats::nonfinite")]`.
+pub mod nonfinite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serialise one value.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else if v.is_infinite() {
+            s.serialize_str(if *v > 0.0 { "inf" } else { "-inf" })
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Num(f64),
+        Text(String),
+        Null,
+    }
+
+    /// Deserialise one value.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Num(x) => Ok(x),
+            Repr::Null => Ok(f64::NAN),
+            Repr::Text(t) => match t.as_str() {
+                "inf" | "+inf" | "Infinity" => Ok(f64::INFINITY),
+                "-inf" | "-Infinity" => Ok(f64::NEG_INFINITY),
+                "nan" | "NaN" => Ok(f64::NAN),
+                _ => Err(serde::de::Error::custom(format!(
+                    "expected a number, null, \"inf\" or \"-inf\", got {t:?}"
+                ))),
+            },
+        }
+    }
 }
 
 /// Streaming accumulator of per-dimension mean/variance (Chan et al. pairwise merge, f64) and row norms.
@@ -205,13 +251,18 @@ impl LayerStats {
     }
 
     /// Read a statistics file.
-    pub(crate) fn load(path: &Path) -> Result<LayerStats> {
+    pub fn load(path: &Path) -> Result<LayerStats> {
         let bytes = std::fs::read(path).map_err(crate::error::io_err("read", path))?;
+        LayerStats::from_bytes(&bytes, path)
+    }
+
+    /// Parse the bytes of a statistics file (`path` for messages).
+    pub(crate) fn from_bytes(bytes: &[u8], path: &Path) -> Result<LayerStats> {
         let bad = |m: String| StoreError::Shard {
             path: path.to_path_buf(),
             message: m,
         };
-        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
         let f64s = |name: &str| -> Result<Vec<f64>> {
             let t = st
                 .tensor(name)
@@ -230,7 +281,7 @@ impl LayerStats {
             .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as u64)
             .collect();
         let (_, meta) =
-            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+            safetensors::SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
         let meta = meta
             .metadata()
             .as_ref()

@@ -9,17 +9,22 @@
 
 use crate::error::{Result, StoreError, io_err};
 use crate::io::{self, ACTIVATIONS};
+use crate::lock::{LOCK_FILE, StoreLock};
 use crate::manifest::{
-    BadClip, JOURNAL_FILE, MANIFEST_FILE, Part, RowMeta, ShardRecord, StoreHeader, StoreManifest,
-    abs, layer_shard_path, rows_shard_path, stats_path,
+    BadClip, FileDigest, JOURNAL_FILE, MANIFEST_FILE, Part, RowMeta, ShardRecord, StoreHeader,
+    StoreManifest, abs, layer_shard_path, rows_shard_path, stats_path,
 };
+use crate::schema::{LabelSchema, NonFinitePolicy, StoreLayout};
 use crate::stats::StatsAccumulator;
-use mirlens_core::{CoreError, LayerId};
+use crate::table::{ShardColumns, columns_from_rows, table_bytes};
+use mirlens_core::{CoreError, DType, LayerId};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The content of one shard handed to [`StoreWriter::write_shard`].
+/// The content of one shard handed to [`StoreWriter::write_shard`], with format-1 style row metadata (one
+/// [`RowMeta`] per row). It is converted to the columnar tables internally: labels of fields the schema declares
+/// at clip level go to the clip table, every other label becomes a row-level column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShardData {
     /// Global shard index.
@@ -34,11 +39,13 @@ pub struct ShardData {
     pub bad_clips: Vec<BadClip>,
 }
 
-/// Writes (or resumes writing) a store. See the module docs for the commit protocol.
+/// Writes (or resumes writing) a store. See the module docs for the commit protocol. Holds the store's write lock
+/// (`STORE/.lock`) until it is finalised or dropped.
 #[derive(Debug)]
 pub struct StoreWriter {
     dir: PathBuf,
     manifest: StoreManifest,
+    _lock: StoreLock,
 }
 
 #[derive(serde::Serialize)]
@@ -49,17 +56,48 @@ struct ShardMeta {
 }
 
 impl StoreWriter {
-    /// Create a store at `dir` (which must not exist or be empty), or resume the store already there. Resuming
-    /// requires the same header and part; otherwise [`StoreError::Incompatible`] names the first differing field
-    /// and nothing is touched.
+    /// Create a store at `dir` (which must not exist or be empty), or resume the store already there, with the
+    /// layout a format-1 header implies ([`StoreLayout::for_header`]: audio, frames or clips, a label schema
+    /// inferred from the rows written). See [`StoreWriter::open_with`].
     pub fn open(dir: &Path, header: StoreHeader, part: Part) -> Result<StoreWriter> {
+        let layout = StoreLayout::for_header(&header);
+        StoreWriter::open_with(dir, header, layout, part)
+    }
+
+    /// Create a store at `dir` (which must not exist or be empty), or resume the store already there. Resuming
+    /// requires the same header, layout and part; otherwise [`StoreError::Incompatible`] names the first differing
+    /// field and nothing is touched. Another process writing the same store is refused with
+    /// [`StoreError::Locked`]; a format-1 store with [`StoreError::ReadOnly`].
+    pub fn open_with(
+        dir: &Path,
+        header: StoreHeader,
+        layout: StoreLayout,
+        part: Part,
+    ) -> Result<StoreWriter> {
         let part = part.check()?;
         check_header(&header)?;
+        layout.label_schema.check()?;
+        let lock = StoreLock::acquire(dir)?;
+        let refuse = |e: StoreError| -> Result<StoreWriter> { Err(e) };
         if dir.join(MANIFEST_FILE).is_file() {
-            let existing = StoreManifest::load(dir)?;
-            header.check_same(&existing.header, dir)?;
+            let existing = match StoreManifest::load(dir) {
+                Ok(m) => m,
+                Err(e) => return refuse(e),
+            };
+            if existing.is_v1() {
+                return refuse(StoreError::ReadOnly {
+                    path: dir.to_path_buf(),
+                    format: existing.format,
+                });
+            }
+            if let Err(e) = header.check_same(&existing.header, dir) {
+                return refuse(e);
+            }
+            if let Err(e) = layout.check_same(&existing.layout, dir) {
+                return refuse(e);
+            }
             if existing.part != part {
-                return Err(StoreError::Incompatible {
+                return refuse(StoreError::Incompatible {
                     path: dir.to_path_buf(),
                     field: "part",
                     existing: existing.part.to_string(),
@@ -77,24 +115,23 @@ impl StoreWriter {
             return Ok(StoreWriter {
                 dir: dir.to_path_buf(),
                 manifest,
+                _lock: lock,
             });
         }
-        if dir.exists() {
-            let rd = std::fs::read_dir(dir).map_err(io_err("list", dir))?;
-            if rd
-                .flatten()
-                .any(|e| !e.file_name().to_string_lossy().starts_with(io::TMP_PREFIX))
-            {
-                return Err(StoreError::NotEmpty {
-                    path: dir.to_path_buf(),
-                });
-            }
+        let rd = std::fs::read_dir(dir).map_err(io_err("list", dir))?;
+        if rd.flatten().any(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            !n.starts_with(io::TMP_PREFIX) && n != LOCK_FILE
+        }) {
+            return refuse(StoreError::NotEmpty {
+                path: dir.to_path_buf(),
+            });
         }
-        std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
-        let manifest = StoreManifest::new(header, part);
+        let manifest = StoreManifest::new(header, layout, part);
         let w = StoreWriter {
             dir: dir.to_path_buf(),
             manifest,
+            _lock: lock,
         };
         let jp = dir.join(JOURNAL_FILE);
         std::fs::File::create(&jp).map_err(io_err("create", &jp))?;
@@ -110,6 +147,11 @@ impl StoreWriter {
     /// The manifest as it stands (committed shards, totals; `complete` is false until [`StoreWriter::finalize`]).
     pub fn manifest(&self) -> &StoreManifest {
         &self.manifest
+    }
+
+    /// The label schema as it stands (an inferred schema grows with the shards written).
+    pub fn label_schema(&self) -> &LabelSchema {
+        &self.manifest.layout.label_schema
     }
 
     /// Global shard indices this store's part must hold.
@@ -131,59 +173,96 @@ impl StoreWriter {
             .collect()
     }
 
-    /// Write and commit one shard. Committing a shard that is already committed is a no-op returning its record.
+    /// Write and commit one shard given as format-1 style rows. Committing a shard that is already committed is a
+    /// no-op returning its record.
     pub fn write_shard(&mut self, data: ShardData) -> Result<ShardRecord> {
         if let Some(r) = self.manifest.shards.iter().find(|s| s.index == data.index) {
             return Ok(r.clone());
         }
+        let mut schema = self.manifest.layout.label_schema.clone();
+        let grow = !self.manifest.layout.label_schema_declared;
+        let mut cols = columns_from_rows(
+            data.index,
+            &data.rows,
+            self.manifest.layout.row_unit,
+            &mut schema,
+            grow,
+        )?;
+        cols.layers = data.layers;
+        cols.bad_clips = data.bad_clips;
+        self.commit(cols, schema)
+    }
+
+    /// Write and commit one shard given as columns (row and clip tables, labels by the store's schema). Committing
+    /// a shard that is already committed is a no-op returning its record.
+    pub fn write_columns(&mut self, cols: ShardColumns) -> Result<ShardRecord> {
+        if let Some(r) = self.manifest.shards.iter().find(|s| s.index == cols.index) {
+            return Ok(r.clone());
+        }
+        let schema = self.manifest.layout.label_schema.clone();
+        self.commit(cols, schema)
+    }
+
+    fn commit(&mut self, mut cols: ShardColumns, schema: LabelSchema) -> Result<ShardRecord> {
         let h = &self.manifest.header;
         let range = self.part_shards();
-        if !range.contains(&data.index) {
+        if !range.contains(&cols.index) {
             return Err(CoreError::invalid(
                 "shard index",
-                data.index,
+                cols.index,
                 format!("a shard of part {} ({range:?})", self.manifest.part),
             )
             .into());
         }
-        if data.layers.len() != h.layers.len() {
+        if cols.layers.len() != h.layers.len() {
             return Err(StoreError::Shape {
-                what: format!("number of layer arrays of shard {}", data.index),
+                what: format!("number of layer arrays of shard {}", cols.index),
                 expected: h.layers.len(),
-                got: data.layers.len(),
+                got: cols.layers.len(),
             });
         }
-        let n = data.rows.len();
-        for (l, a) in h.layers.iter().zip(&data.layers) {
+        let n = cols.num_rows();
+        for (l, a) in h.layers.iter().zip(&cols.layers) {
             if a.len() != n * h.hidden_size {
                 return Err(StoreError::Shape {
                     what: format!(
                         "values of {l} in shard {} ({n} rows × hidden {})",
-                        data.index, h.hidden_size
+                        cols.index, h.hidden_size
                     ),
                     expected: n * h.hidden_size,
                     got: a.len(),
                 });
             }
         }
+        cols.check(&schema)?;
+        let nonfinite = self.screen_nonfinite(&mut cols)?;
+        let h = &self.manifest.header;
+        let n = cols.num_rows();
+        // the tables are encoded first: a value outside the schema fails before any file is written
+        let table_rel = rows_shard_path(cols.index);
+        let table_path = abs(&self.dir, &table_rel);
+        let table = table_bytes(&cols, &schema, &table_path)?;
         let mut files = BTreeMap::new();
-        for (l, a) in h.layers.iter().zip(&data.layers) {
-            let rel = layer_shard_path(*l, data.index);
+        for (l, a) in h.layers.iter().zip(&cols.layers) {
+            let rel = layer_shard_path(*l, cols.index);
             let path = abs(&self.dir, &rel);
-            let bytes = shard_bytes(*l, data.index, h.dtype, h.hidden_size, a, &path)?;
+            let bytes = shard_bytes(*l, cols.index, h.dtype, h.hidden_size, a, &path)?;
             io::write_atomic(&path, &bytes)?;
             files.insert(rel, io::digest(&bytes));
         }
-        let rel = rows_shard_path(data.index);
-        let path = abs(&self.dir, &rel);
-        let bytes = rows_bytes(&data.rows, &path)?;
-        io::write_atomic(&path, &bytes)?;
-        files.insert(rel, io::digest(&bytes));
+        io::write_atomic(&table_path, &table)?;
+        files.insert(table_rel, io::digest(&table));
+        if schema != self.manifest.layout.label_schema {
+            // the grown dictionary is durable before the shard that needs it is committed
+            self.manifest.layout.label_schema = schema;
+            self.write_manifest()?;
+        }
         let record = ShardRecord {
-            index: data.index,
+            index: cols.index,
             rows: n,
-            clips: data.clips,
-            bad_clips: data.bad_clips,
+            clips: cols.clips.len(),
+            bad_clips: cols.bad_clips,
+            nonfinite_rows: nonfinite,
             files,
         };
         append_journal(&self.dir, &record)?;
@@ -192,8 +271,51 @@ impl StoreWriter {
         Ok(record)
     }
 
-    /// Check that every shard of the part is committed, compute and store the per-layer statistics, and write the
-    /// final `manifest.json` with `complete: true`.
+    /// Apply the non-finite policy: find rows with a value that is NaN or infinite in the storage dtype; refuse,
+    /// drop or count them. Returns the number of such rows.
+    fn screen_nonfinite(&self, cols: &mut ShardColumns) -> Result<usize> {
+        let h = &self.manifest.header;
+        let d = h.hidden_size;
+        let n = cols.num_rows();
+        let mut bad_rows = vec![false; n];
+        for (l, a) in h.layers.iter().zip(&cols.layers) {
+            for (r, row) in a.chunks_exact(d).enumerate() {
+                if bad_rows[r] {
+                    continue;
+                }
+                if let Some(&v) = row.iter().find(|&&v| !finite_in(v, h.dtype)) {
+                    if self.manifest.layout.on_nonfinite == NonFinitePolicy::Error {
+                        let clip = cols.row_clip[r] as usize;
+                        let clip_id = cols
+                            .clips
+                            .iter()
+                            .find(|c| c.index == clip)
+                            .map(|c| c.id.clone())
+                            .unwrap_or_default();
+                        return Err(StoreError::NonFinite {
+                            path: self.dir.clone(),
+                            shard: cols.index,
+                            layer: *l,
+                            row: r,
+                            clip_id,
+                            value: stored_value(v, h.dtype),
+                        });
+                    }
+                    bad_rows[r] = true;
+                }
+            }
+        }
+        let count = bad_rows.iter().filter(|b| **b).count();
+        if count > 0 && self.manifest.layout.on_nonfinite == NonFinitePolicy::Skip {
+            let keep: Vec<usize> = (0..n).filter(|&r| !bad_rows[r]).collect();
+            cols.retain_rows(&keep, d);
+        }
+        Ok(count)
+    }
+
+    /// Check that every shard of the part is committed, compute and store the per-layer statistics (verifying
+    /// each layer file against its recorded SHA-256 on the way), and write the final `manifest.json` with
+    /// `complete: true`. Releases the write lock.
     pub fn finalize(mut self) -> Result<StoreManifest> {
         let missing = self.pending_shards();
         if !missing.is_empty() {
@@ -203,14 +325,31 @@ impl StoreWriter {
             });
         }
         self.manifest.refresh_totals();
-        write_stats(&self.dir, &self.manifest)?;
+        self.manifest.stats = write_stats(&self.dir, &self.manifest)?;
         self.manifest.complete = true;
         self.write_manifest()?;
-        Ok(self.manifest)
+        Ok(self.manifest.clone())
     }
 
     fn write_manifest(&self) -> Result<()> {
         write_manifest(&self.dir, &self.manifest)
+    }
+}
+
+/// Whether `v` stays finite when rounded to `dtype`.
+fn finite_in(v: f32, dtype: DType) -> bool {
+    match dtype {
+        DType::F32 => v.is_finite(),
+        DType::F16 => half::f16::from_f32(v).is_finite(),
+        DType::Bf16 => half::bf16::from_f32(v).is_finite(),
+    }
+}
+
+fn stored_value(v: f32, dtype: DType) -> f32 {
+    match dtype {
+        DType::F32 => v,
+        DType::F16 => half::f16::from_f32(v).to_f32(),
+        DType::Bf16 => half::bf16::from_f32(v).to_f32(),
     }
 }
 
@@ -269,19 +408,6 @@ pub(crate) fn shard_bytes(
         Some(("mirlens", meta)),
         path,
     )
-}
-
-fn rows_bytes(rows: &[RowMeta], path: &Path) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for r in rows {
-        serde_json::to_writer(&mut out, r).map_err(|e| StoreError::Json {
-            path: path.to_path_buf(),
-            line: None,
-            message: e.to_string(),
-        })?;
-        out.push(b'\n');
-    }
-    Ok(out)
 }
 
 pub(crate) fn write_manifest(dir: &Path, m: &StoreManifest) -> Result<()> {
@@ -375,19 +501,28 @@ fn verify_sizes(dir: &Path, r: &ShardRecord) -> Result<()> {
     Ok(())
 }
 
-/// Compute per-layer statistics over all shards (in index order) and write `stats/layer-LLL.safetensors`.
-pub(crate) fn write_stats(dir: &Path, m: &StoreManifest) -> Result<()> {
+/// Compute per-layer statistics over all shards (in index order), verifying every layer file against its recorded
+/// SHA-256, and write `stats/layer-LLL.safetensors`. Returns the digests of the statistics files.
+pub(crate) fn write_stats(dir: &Path, m: &StoreManifest) -> Result<BTreeMap<String, FileDigest>> {
+    let mut out = BTreeMap::new();
     for &l in &m.header.layers {
         let mut acc = StatsAccumulator::new(m.header.hidden_size);
         for s in &m.shards {
-            let p = abs(dir, &layer_shard_path(l, s.index));
-            let (v, _) = io::read_tensor(&p, ACTIVATIONS)?;
+            let rel = layer_shard_path(l, s.index);
+            let p = abs(dir, &rel);
+            let bytes = std::fs::read(&p).map_err(io_err("read", &p))?;
+            if let Some(d) = s.files.get(&rel) {
+                io::verify_digest(&bytes, d, &p)?;
+            }
+            let (v, _) = io::tensor_from_bytes(&bytes, &p, ACTIVATIONS)?;
             acc.push_block(&v);
         }
         let st = acc.finish(l);
-        let p = abs(dir, &stats_path(l));
+        let rel = stats_path(l);
+        let p = abs(dir, &rel);
         let bytes = st.to_bytes(&p)?;
         io::write_atomic(&p, &bytes)?;
+        out.insert(rel, io::digest(&bytes));
     }
-    Ok(())
+    Ok(out)
 }

@@ -28,10 +28,10 @@ fn a_damaged_committed_shard_is_reported_on_resume() {
     let mut w = StoreWriter::open(dir.path(), h.clone(), Part::WHOLE).unwrap();
     w.write_shard(shard(&h, 0)).unwrap();
     drop(w);
-    std::fs::write(dir.path().join("rows/shard-00000.jsonl"), b"{}").unwrap();
+    std::fs::write(dir.path().join("rows/shard-00000.safetensors"), b"{}").unwrap();
     let e = StoreWriter::open(dir.path(), h, Part::WHOLE).unwrap_err();
     assert!(
-        matches!(&e, StoreError::Corrupt { path, .. } if path.ends_with("rows/shard-00000.jsonl")),
+        matches!(&e, StoreError::Corrupt { path, .. } if path.ends_with("rows/shard-00000.safetensors")),
         "{e}"
     );
 }

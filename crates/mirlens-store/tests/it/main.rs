@@ -2,6 +2,7 @@
 
 mod common;
 mod errors;
+mod format2;
 mod python;
 mod reading;
 mod writing;

@@ -202,11 +202,14 @@ fn a_disk_full_error_mid_write_keeps_committed_shards_and_resumes() {
     w.write_shard(shard(&h, 0)).unwrap();
     let committed = snapshot(dir.path());
     // the next temporary file of layer 2 is a link to /dev/full: every write to it fails with ENOSPC
-    std::os::unix::fs::symlink(
-        "/dev/full",
-        dir.path().join("layer-002/.tmp-shard-00001.safetensors"),
-    )
-    .unwrap();
+    let tmp = mirlens_store::io::temp_path(&dir.path().join("layer-002/shard-00001.safetensors"));
+    assert!(
+        tmp.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".tmp-shard-00001.safetensors.")
+    );
+    std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
     let e = w.write_shard(shard(&h, 1)).unwrap_err();
     match &e {
         StoreError::Io {
@@ -215,11 +218,7 @@ fn a_disk_full_error_mid_write_keeps_committed_shards_and_resumes() {
             source,
         } => {
             assert_eq!(*action, "write");
-            assert!(
-                path.ends_with("layer-002/.tmp-shard-00001.safetensors"),
-                "{}",
-                path.display()
-            );
+            assert_eq!(path, &tmp);
             assert_eq!(source.raw_os_error(), Some(28), "{source}"); // ENOSPC
         }
         other => panic!("unexpected {other:?}"),
