@@ -16,9 +16,11 @@
 
 pub mod error;
 pub mod gm;
+pub mod render;
 pub mod roll;
 pub mod score;
 pub mod smf;
+pub mod tokenize;
 pub mod write;
 
 pub use error::{Result, SymbolicError};

@@ -2,7 +2,9 @@
 //! `tests/golden/symbolic` (pretty_midi 0.2.11, symusic 0.6.0, miditok 3.1.0) and planted structure.
 
 mod parse;
+mod render;
 mod roll;
+mod tokens;
 
 use mirlens_symbolic::{MidiFile, ParseOptions, Score};
 use serde_json::Value;
