@@ -66,7 +66,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn parse(option: &str, s: &str) -> Result<Self, ModelError> {
+    pub(crate) fn parse(option: &str, s: &str) -> Result<Self, ModelError> {
         Ok(match s {
             "gelu" => Activation::Gelu,
             "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,

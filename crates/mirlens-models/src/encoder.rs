@@ -57,10 +57,10 @@ pub struct EncodeOptions {
     pub final_norm: FinalNorm,
 }
 
-/// Per-layer activations of one input.
+/// Per-layer activations of one input (audio frames or tokens), shared by [`Encoder`] and [`TokenEncoder`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerActivations {
-    /// Number of output frames.
+    /// Number of output frames (audio) or tokens (token models).
     pub frames: usize,
     /// Hidden size of every layer array.
     pub hidden: usize,
@@ -77,6 +77,118 @@ impl LayerActivations {
             .iter()
             .find(|(l, _)| *l == id)
             .map(|(_, v)| v.as_slice())
+    }
+}
+
+impl EncoderSpec {
+    /// The input description of an audio encoder.
+    pub fn input(&self) -> InputSpec {
+        InputSpec::Audio {
+            sample_rate: self.sample_rate,
+            frame_rate: self.frame_rate,
+            normalize_input: self.normalize_input,
+        }
+    }
+}
+
+/// What a model consumes: audio samples or token ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InputSpec {
+    /// A mono waveform.
+    Audio {
+        /// Sample rate in Hz.
+        sample_rate: u32,
+        /// Output frames per second.
+        frame_rate: f64,
+        /// Per-clip normalisation before the model.
+        normalize_input: bool,
+    },
+    /// Token ids of a vocabulary.
+    Tokens {
+        /// Vocabulary size (ids `0..vocab_size`).
+        vocab_size: usize,
+        /// Longest input (learned position embeddings); `None` for rotary models.
+        max_length: Option<usize>,
+        /// Special ids from `config.json`.
+        special_tokens: SpecialTokens,
+    },
+}
+
+/// Special token ids of a token model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecialTokens {
+    /// Beginning of sequence.
+    pub bos: Option<u32>,
+    /// End of sequence.
+    pub eos: Option<u32>,
+    /// Padding (used to pad batches).
+    pub pad: Option<u32>,
+}
+
+/// What a token encoder consumes and produces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenEncoderSpec {
+    /// Model name (registry name or directory name).
+    pub name: String,
+    /// Input modality (text, or symbolic music for MIDI-token models).
+    pub modality: Modality,
+    /// HF `model_type`.
+    pub architecture: String,
+    /// Number of blocks L; hidden states are `0..=L`.
+    pub num_layers: usize,
+    /// Width of every hidden state.
+    pub hidden_size: usize,
+    /// Vocabulary, length limit and special ids.
+    pub input: InputSpec,
+    /// Causal (decoder) attention; such models also give next-token logits.
+    pub causal: bool,
+    /// The final norm applied to the last hidden state under transformers' convention (`None`: post-LN encoders).
+    pub final_norm: Option<String>,
+}
+
+/// Options of one token forward pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEncodeOptions {
+    /// Layer `L` of decoders: [`FinalNorm::After`] (default) is transformers' `hidden_states[-1]` = the final norm
+    /// of the last block output; [`FinalNorm::Before`] is the raw residual stream after block `L`. Post-LN encoders
+    /// (BERT family) have no final norm and ignore this.
+    pub final_norm: FinalNorm,
+}
+
+impl Default for TokenEncodeOptions {
+    fn default() -> Self {
+        TokenEncodeOptions {
+            final_norm: FinalNorm::After,
+        }
+    }
+}
+
+/// A pretrained token model that returns its hidden states layer by layer. Layer `i` is `hidden_states[i]` of
+/// transformers (see [`TokenEncodeOptions`] for the last one); [`LayerActivations::frames`] counts tokens.
+pub trait TokenEncoder: Send + Sync {
+    /// Static description of the model.
+    fn spec(&self) -> &TokenEncoderSpec;
+
+    /// Encode one sequence of token ids (special tokens included as the caller's tokenizer added them).
+    fn encode_tokens(
+        &self,
+        ids: &[u32],
+        layers: &LayerSelection,
+        opts: &TokenEncodeOptions,
+    ) -> Result<LayerActivations, ModelError>;
+
+    /// Encode several sequences. Implementations that batch must give every item the result it gets alone.
+    fn encode_tokens_batch(
+        &self,
+        items: &[&[u32]],
+        layers: &LayerSelection,
+        opts: &TokenEncodeOptions,
+    ) -> Result<Vec<LayerActivations>, ModelError> {
+        items
+            .iter()
+            .map(|x| self.encode_tokens(x, layers, opts))
+            .collect()
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`wav2vec2`]: the candle implementation of the wav2vec2 / HuBERT / MERT-v1 architecture family;
 //! - [`CandleEncoder`]: a loaded model implementing [`Encoder`];
 //! - [`chunked`]: long-audio inference in overlapping windows with a documented stitching rule;
+//! - [`text`]: token language models (`llama`, `qwen2`, `gpt2`, `gpt_neox`, `bert`, `roberta`, `xlm-roberta`)
+//!   implementing [`TokenEncoder`], and `tokenizer.json` tokenizers;
 //! - [`registry`]: model cards (`models/*.toml`) and resolution local directory → HF cache → hub download.
 //!
 //! ## Hidden-state convention
@@ -36,6 +38,8 @@ pub mod config;
 pub mod encoder;
 pub mod registry;
 #[cfg(feature = "candle")]
+pub mod text;
+#[cfg(feature = "candle")]
 pub mod wav2vec2;
 #[cfg(feature = "candle")]
 pub mod weights;
@@ -45,9 +49,12 @@ pub use candle_encoder::{CandleEncoder, LoadOptions};
 pub use chunked::{ChunkParams, encode_chunked};
 pub use config::{EncoderConfig, FrameGeometry, ModelType};
 pub use encoder::{
-    EncodeOptions, Encoder, EncoderSpec, FinalNorm, LayerActivations, normalize_waveform,
+    EncodeOptions, Encoder, EncoderSpec, FinalNorm, InputSpec, LayerActivations, SpecialTokens,
+    TokenEncodeOptions, TokenEncoder, TokenEncoderSpec, normalize_waveform,
 };
 pub use registry::{ModelCard, Registry, ResolvedModel, TrainingCard};
+#[cfg(feature = "candle")]
+pub use text::{TextModel, TextTokenizer, TokenizedText};
 #[cfg(feature = "candle")]
 pub use weights::{LoadPolicy, LoadReport};
 
@@ -92,7 +99,10 @@ pub enum ModelError {
         message: String,
     },
     /// `model_type` names an architecture this crate does not implement.
-    #[error("{path}: unknown model_type {model_type:?}; supported: wav2vec2, hubert, mert_model")]
+    #[error(
+        "{path}: unknown model_type {model_type:?}; supported: wav2vec2, hubert, mert_model (audio), llama, qwen2, \
+         gpt2, gpt_neox, bert, roberta, xlm-roberta (text)"
+    )]
     UnknownModelType {
         /// The config file.
         path: PathBuf,
@@ -168,6 +178,54 @@ pub enum ModelError {
         index: usize,
         /// Its value.
         value: f32,
+    },
+    /// A token sequence is empty.
+    #[error("token sequence {item} is empty")]
+    EmptyTokens {
+        /// Index of the sequence in the batch.
+        item: usize,
+    },
+    /// A token id is outside the model's vocabulary.
+    #[error(
+        "token sequence {item}, position {index}: id {id} is outside the vocabulary of {vocab_size}"
+    )]
+    TokenOutOfRange {
+        /// Index of the sequence in the batch.
+        item: usize,
+        /// Position in the sequence.
+        index: usize,
+        /// The id.
+        id: u32,
+        /// Vocabulary size.
+        vocab_size: usize,
+    },
+    /// A token sequence is longer than the model's learned positions allow.
+    #[error(
+        "token sequence {item} has {tokens} tokens; the model's position embeddings allow at most {max}"
+    )]
+    SequenceTooLong {
+        /// Index of the sequence in the batch.
+        item: usize,
+        /// Its length.
+        tokens: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Logits were asked of a model without a language-model head.
+    #[error(
+        "model_type {model_type} has no causal language-model head (logits and loss need a decoder)"
+    )]
+    NoLmHead {
+        /// The architecture.
+        model_type: String,
+    },
+    /// A `tokenizer.json` could not be loaded or used.
+    #[error("{path}: tokenizer: {message}")]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// The tokenizer library's message.
+        message: String,
     },
     /// A model name resolved nowhere.
     #[error(

@@ -166,6 +166,28 @@ pub struct WeightStore {
     used: RefCell<BTreeSet<String>>,
     missing: RefCell<Vec<String>>,
     weight_norm: RefCell<WeightNormSpelling>,
+    ignore: Vec<IgnoreRule>,
+}
+
+/// A checkpoint tensor a model skips on purpose: matched on the full name by prefix or suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IgnoreRule {
+    /// Name prefix (`cls.`) or suffix (`.attn.masked_bias`).
+    pub pattern: &'static str,
+    /// Match `pattern` as a suffix instead of a prefix.
+    pub suffix: bool,
+    /// Why it is skipped.
+    pub reason: &'static str,
+}
+
+impl IgnoreRule {
+    fn matches(&self, name: &str) -> bool {
+        if self.suffix {
+            name.ends_with(self.pattern)
+        } else {
+            name.starts_with(self.pattern)
+        }
+    }
 }
 
 fn is_pickle(p: &Path) -> bool {
@@ -257,6 +279,28 @@ impl WeightStore {
         policy: LoadPolicy,
         device: &Device,
     ) -> Result<Self, ModelError> {
+        Self::open_inner(files, Some(model_type), &[], policy, device)
+    }
+
+    /// Open the weight files of a token model's directory: no prefix is stripped (the architecture code picks its
+    /// own root, e.g. `transformer.` or none for GPT-2 hub files) and `ignore` names checkpoint tensors skipped on
+    /// purpose (causal-mask buffers, heads), reported in [`LoadReport::ignored`] with their reason.
+    pub fn open_unprefixed(
+        dir: &Path,
+        ignore: &[IgnoreRule],
+        policy: LoadPolicy,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        Self::open_inner(weight_files(dir)?, None, ignore, policy, device)
+    }
+
+    fn open_inner(
+        files: Vec<PathBuf>,
+        model_type: Option<ModelType>,
+        ignore: &[IgnoreRule],
+        policy: LoadPolicy,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         let mut handles = Vec::new();
         let mut entries = BTreeMap::new();
         for (fi, path) in files.iter().enumerate() {
@@ -271,8 +315,10 @@ impl WeightStore {
             handles.push(RefCell::new(f));
         }
         // Explicit prefix detection: a base model has `feature_extractor.*`; a head model has `<arch>.feature_extractor.*`.
-        let head = model_type.head_prefix();
-        let prefix = if entries.keys().any(|k| k.starts_with("feature_extractor.")) {
+        let head = model_type.map(|m| m.head_prefix()).unwrap_or("");
+        let prefix = if model_type.is_none()
+            || entries.keys().any(|k| k.starts_with("feature_extractor."))
+        {
             String::new()
         } else if entries
             .keys()
@@ -292,6 +338,7 @@ impl WeightStore {
             used: RefCell::new(BTreeSet::new()),
             missing: RefCell::new(Vec::new()),
             weight_norm: RefCell::new(WeightNormSpelling::None),
+            ignore: ignore.to_vec(),
         })
     }
 
@@ -391,7 +438,9 @@ impl WeightStore {
                 continue;
             }
             let inner = k.strip_prefix(&self.prefix).unwrap_or(k);
-            if let Some((_, why)) = HEAD_PREFIXES.iter().find(|(p, _)| k.starts_with(p)) {
+            if let Some(rule) = self.ignore.iter().find(|r| r.matches(k)) {
+                ignored.push((k.clone(), rule.reason.to_string()));
+            } else if let Some((_, why)) = HEAD_PREFIXES.iter().find(|(p, _)| k.starts_with(p)) {
                 ignored.push((k.clone(), (*why).to_string()));
             } else if inner == "masked_spec_embed" {
                 ignored.push((k.clone(), "training-only mask embedding".to_string()));

@@ -5,3 +5,5 @@ mod chunking;
 mod errors;
 mod parity;
 mod registry;
+mod text;
+mod text_tokenizer;
