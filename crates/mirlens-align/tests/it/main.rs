@@ -1,0 +1,6 @@
+//! Integration tests of mirlens-align.
+
+mod golden;
+mod layers;
+mod maps;
+mod planted;
