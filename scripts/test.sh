@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole mirlens test suite, ONNX backend included.
+# Run the whole mirlens test suite, ONNX backend included, then the Python package's tests.
 #
 # The ONNX tests need the ONNX Runtime shared library. It is taken from $ORT_DYLIB_PATH when set, otherwise from
 # the `onnxruntime` wheel in ./.venv, which this script installs on first use (PyPI only; no other network).
@@ -20,3 +20,12 @@ fi
 echo "== ONNX Runtime: $ORT_DYLIB_PATH"
 
 cargo test --workspace --features mirlens-cli/onnx "$@"
+
+# The Python package (PyO3 extension built from source by maturin through pip, like a user's
+# `pip install ./python`; the dev profile here reuses the test build's artefacts) and its pytest suite, which
+# compares its values with the mirlens binary built above.
+echo "== Python package"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check "numpy>=1.21" "pytest>=7"
+MATURIN_PEP517_ARGS="--profile dev" .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./python
+MIRLENS_BIN="$PWD/target/debug/mirlens" .venv/bin/python -m pytest -q python/tests

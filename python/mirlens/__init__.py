@@ -1,0 +1,23 @@
+"""mirlens from Python: activation stores, librosa-style front-ends, probes and sparse autoencoders.
+
+Every function calls the same Rust library code as the ``mirlens`` command line, on numpy arrays. Inputs of any
+dtype or memory layout are accepted (converted to contiguous float32/int64 once); results are numpy arrays or
+small result objects with ``to_dict()``.
+
+>>> import mirlens
+>>> store = mirlens.Store("runs/notes/store")          # doctest: +SKIP
+>>> x = store.layer(3)                                 # doctest: +SKIP
+"""
+
+from ._mirlens import MirlensError, __version__
+from .store import Store
+from . import features, probe, sae
+
+__all__ = ["MirlensError", "Store", "features", "probe", "sae", "__version__"]
+
+try:  # the cross-modal core is present when the extension was built with it
+    from . import align  # noqa: F401
+
+    __all__.append("align")
+except ImportError:  # pragma: no cover
+    pass
