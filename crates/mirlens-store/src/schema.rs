@@ -7,28 +7,7 @@ use mirlens_core::{LabelValue, Pooling};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The kind of input the encoder read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Modality {
-    /// Waveforms.
-    #[default]
-    Audio,
-    /// Symbolic music (MIDI, scores) as token or event sequences.
-    Symbolic,
-    /// Natural-language text.
-    Text,
-}
-
-impl std::fmt::Display for Modality {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Modality::Audio => "audio",
-            Modality::Symbolic => "symbolic",
-            Modality::Text => "text",
-        })
-    }
-}
+pub use mirlens_core::Modality;
 
 /// What one row of the store stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -319,7 +298,7 @@ impl std::fmt::Display for NonFinitePolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreLayout {
     /// Input modality.
-    #[serde(default)]
+    #[serde(default = "audio")]
     pub modality: Modality,
     /// What a row stands for.
     #[serde(default = "clip_unit")]
@@ -403,6 +382,10 @@ impl StoreLayout {
         }
         Ok(())
     }
+}
+
+fn audio() -> Modality {
+    Modality::Audio
 }
 
 fn clip_unit() -> RowUnit {

@@ -4,8 +4,8 @@
 #
 # Pinned versions: python 3.12, numpy 2.4.6, safetensors 0.8.0.
 # Regenerate:
-#   rm -rf tests/golden/store/fixture_store
-#   cargo run -p mirlens-store --example write_fixture_store -- tests/golden/store/fixture_store
+#   fixture_store/ is frozen:
+#   (the fixture was written by the format-1 writer, commit 7973b7e; this version no longer writes format 1)
 #   /work/pyref/bin/python tests/golden/store/read_store.py
 import json
 import os

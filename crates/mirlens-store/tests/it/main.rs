@@ -3,6 +3,8 @@
 mod common;
 mod errors;
 mod format2;
+mod integrity;
+mod locking;
 mod python;
 mod reading;
 mod writing;
