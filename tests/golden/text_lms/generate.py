@@ -13,6 +13,8 @@ Writes, next to this file:
                                                               offsets of AutoTokenizer(dir)(text,
                                                               add_special_tokens=True, return_offsets_mapping=True)
     models/<case>/config.json, model.safetensors              tiny random models (save_pretrained)
+    models/<case>/taps.safetensors                            (TAP_CASES) finer taps of every block for the same batch:
+                                                              attn_out, resid_mid, mlp_out [L,B,T,d] (hooks)
     models/<case>/text_expected.safetensors                   (cases with a tokenizer.json) EMBED_TEXT encoded by
                                                               AutoTokenizer: input_ids [T], offsets [T,2] (chars),
                                                               hidden_states [L+1,T,d]
@@ -28,12 +30,14 @@ compared against transformers running those same weights upcast to float32 (the 
 Weights are re-drawn after init with a larger spread (matrices N(0, 0.15²)·(in)^-½·8, biases 0.1 N(0,1), norm
 weights 1 + 0.1 N(0,1)) so attention is far from uniform and swapped tensors are visible.
 
-    python generate.py
+    python generate.py              # keeps the committed tokenizer.json files, regenerates everything else
+    python generate.py --retrain    # retrains the tokenizers too (vocabularies then differ run to run)
 """
 
 import json
 import os
 import shutil
+import sys
 
 import numpy as np
 import tokenizers
@@ -44,6 +48,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RETRAIN = "--retrain" in sys.argv
 VERSIONS = {
     "transformers": transformers.__version__,
     "torch": torch.__version__.split("+")[0],
@@ -173,7 +178,9 @@ def train_tokenizers(out_dir):
     for name, (tok, cfg) in toks.items():
         d = os.path.join(out_dir, name)
         os.makedirs(d, exist_ok=True)
-        tok.save(os.path.join(d, "tokenizer.json"))
+        # Training is not byte-reproducible (the trainers' hash maps): committed tokenizers are kept unless --retrain.
+        if RETRAIN or not os.path.exists(os.path.join(d, "tokenizer.json")):
+            tok.save(os.path.join(d, "tokenizer.json"))
         with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
             json.dump(cfg, f, indent=1, ensure_ascii=False)
         hf = AutoTokenizer.from_pretrained(d)
@@ -360,9 +367,55 @@ def run_case(case, model_type, kw, dtype, tok):
             "hidden_states": torch.stack([h[0].float() for h in o.hidden_states]).contiguous(),
         }
         save_file(text_t, os.path.join(out, "text_expected.safetensors"), metadata=dict(meta, text=EMBED_TEXT))
+    if case in TAP_CASES:
+        save_file(block_taps(model_type, base, ref, ids_t, mask_t), os.path.join(out, "taps.safetensors"),
+                  metadata=meta)
     # Check the stored model loads with the same keys transformers writes.
     keys = sorted(load_file(os.path.join(out, "model.safetensors")).keys())
     print(f"{case}: {len(keys)} tensors, first {keys[0]}, loss {tensors.get('loss', 'n/a')}")
+
+
+TAP_CASES = {"llama_gqa_tied", "gpt2_untied", "neox_parallel", "neox_sequential", "bert"}
+
+
+def block_taps(model_type, base, ref, ids_t, mask_t):
+    """Finer taps of every block, captured with hooks: attention output projection, residual stream between
+    attention and MLP, MLP output (BERT: attention.output.dense, the attention sub-layer output after its
+    LayerNorm, output.dense)."""
+    if model_type in ("bert", "roberta", "xlm-roberta"):
+        blocks = base.encoder.layer
+        attn = [b.attention.output.dense for b in blocks]
+        mid = [b.attention for b in blocks]
+        mlp = [b.output.dense for b in blocks]
+    else:
+        blocks = {"llama": lambda m: m.layers, "qwen2": lambda m: m.layers, "gpt2": lambda m: m.h,
+                  "gpt_neox": lambda m: m.layers}[model_type](base)
+        name = {"llama": "self_attn", "qwen2": "self_attn", "gpt2": "attn", "gpt_neox": "attention"}[model_type]
+        attn = [getattr(b, name) for b in blocks]
+        mid = None
+        mlp = [b.mlp for b in blocks]
+    first = lambda o: o[0] if isinstance(o, tuple) else o
+    cap = {"in": [], "attn": [], "mid": [], "mlp": []}
+    hooks = []
+    for i, b in enumerate(blocks):
+        def pre(mod, args, kwargs):
+            cap["in"].append(args[0] if args else kwargs["hidden_states"])
+        hooks.append(b.register_forward_pre_hook(pre, with_kwargs=True))
+        hooks.append(attn[i].register_forward_hook(lambda m, a, o: cap["attn"].append(first(o))))
+        hooks.append(mlp[i].register_forward_hook(lambda m, a, o: cap["mlp"].append(first(o))))
+        if mid is not None:
+            hooks.append(mid[i].register_forward_hook(lambda m, a, o: cap["mid"].append(first(o))))
+    with torch.no_grad():
+        ref(input_ids=ids_t, attention_mask=mask_t)
+    for h in hooks:
+        h.remove()
+    if mid is None:
+        cap["mid"] = [x + a for x, a in zip(cap["in"], cap["attn"])]
+    return {
+        "attn_out": torch.stack([t.float() for t in cap["attn"]]).contiguous(),
+        "resid_mid": torch.stack([t.float() for t in cap["mid"]]).contiguous(),
+        "mlp_out": torch.stack([t.float() for t in cap["mlp"]]).contiguous(),
+    }
 
 
 def main():

@@ -116,6 +116,7 @@ impl Bert {
             .broadcast_add(&self.token_type.narrow(0, 0, 1)?)?;
         let mut hs = self.ln_emb.forward(&emb)?;
         let mut resid = vec![hs.clone()];
+        let mut taps = Vec::new();
         for layer in self.layers.iter().take(up_to) {
             let q = split_heads(&layer.q.forward(&hs)?, h, hd)?;
             let k = split_heads(&layer.k.forward(&hs)?, h, hd)?;
@@ -123,14 +124,18 @@ impl Bert {
             let att = layer
                 .attn_out
                 .forward(&attend(&q, &k, &v, &x.bias, scale)?)?;
-            let h1 = layer.ln1.forward(&(att + &hs)?)?;
+            let h1 = layer.ln1.forward(&(&att + &hs)?)?;
             let m = act(&layer.inter.forward(&h1)?, self.cfg.hidden_act)?;
-            hs = layer.ln2.forward(&(layer.out.forward(&m)? + h1)?)?;
+            let mlp = layer.out.forward(&m)?;
+            hs = layer.ln2.forward(&(&mlp + &h1)?)?;
+            if x.taps {
+                taps.push([att, h1, mlp]);
+            }
             resid.push(hs.clone());
         }
         // Post-LN: the last hidden state is the last layer's output.
         let last = (up_to == self.layers.len()).then(|| hs.clone());
-        Ok(Trunk { resid, last })
+        Ok(Trunk { resid, last, taps })
     }
 
     /// Largest valid position id + 1 needed for `tokens` real tokens.

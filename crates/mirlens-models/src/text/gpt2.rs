@@ -77,6 +77,7 @@ impl Gpt2 {
         let pos = self.wpe.narrow(0, 0, x.t)?;
         let mut hs = embed(&self.wte, &x.ids)?.broadcast_add(&pos)?;
         let mut resid = vec![hs.clone()];
+        let mut taps = Vec::new();
         for (i, blk) in self.blocks.iter().enumerate().take(up_to) {
             let mut scale = 1.0;
             if self.cfg.scale_attn_weights {
@@ -89,15 +90,19 @@ impl Gpt2 {
             let q = split_heads(&qkv.narrow(D::Minus1, 0, d)?, h, hd)?;
             let k = split_heads(&qkv.narrow(D::Minus1, d, d)?, h, hd)?;
             let v = split_heads(&qkv.narrow(D::Minus1, 2 * d, d)?, h, hd)?;
-            let a = (hs
-                + blk
-                    .attn_proj
-                    .forward(&attend(&q, &k, &v, &x.bias, scale)?)?)?;
+            let att = blk
+                .attn_proj
+                .forward(&attend(&q, &k, &v, &x.bias, scale)?)?;
+            let a = (hs + &att)?;
             let m = act(
                 &blk.c_fc.forward(&blk.ln_2.forward(&a)?)?,
                 self.cfg.activation,
             )?;
-            hs = (a + blk.mlp_proj.forward(&m)?)?;
+            let mlp = blk.mlp_proj.forward(&m)?;
+            hs = (&a + &mlp)?;
+            if x.taps {
+                taps.push([att, a, mlp]);
+            }
             resid.push(hs.clone());
         }
         let last = if up_to == self.blocks.len() {
@@ -105,7 +110,7 @@ impl Gpt2 {
         } else {
             None
         };
-        Ok(Trunk { resid, last })
+        Ok(Trunk { resid, last, taps })
     }
 
     pub(crate) fn logits(&self, last: &Tensor) -> Result<Tensor> {

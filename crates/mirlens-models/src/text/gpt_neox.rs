@@ -88,6 +88,7 @@ impl GptNeox {
         let scale = 1.0 / (hd as f64).sqrt();
         let mut hs = embed(&self.embed, &x.ids)?;
         let mut resid = vec![hs.clone()];
+        let mut taps = Vec::new();
         for layer in self.layers.iter().take(up_to) {
             let (b, t, _) = hs.dims3()?;
             // [B, T, H, 3·hd] → [B, H, T, 3·hd] → q | k | v per head.
@@ -107,12 +108,18 @@ impl GptNeox {
                 )?;
                 layer.fc_out.forward(&m)
             };
-            hs = if self.cfg.use_parallel_residual {
-                ((mlp(&hs)? + att)? + &hs)?
+            // Between attention and MLP: `h + attn` in both variants (with the parallel residual the MLP reads
+            // `ln₂(h)`, not this).
+            let a = (&att + &hs)?;
+            let m = if self.cfg.use_parallel_residual {
+                mlp(&hs)?
             } else {
-                let a = (att + &hs)?;
-                (mlp(&a)? + a)?
+                mlp(&a)?
             };
+            hs = (&m + &a)?;
+            if x.taps {
+                taps.push([att, a, m]);
+            }
             resid.push(hs.clone());
         }
         let last = if up_to == self.layers.len() {
@@ -120,7 +127,7 @@ impl GptNeox {
         } else {
             None
         };
-        Ok(Trunk { resid, last })
+        Ok(Trunk { resid, last, taps })
     }
 
     pub(crate) fn logits(&self, last: &Tensor) -> Result<Tensor> {

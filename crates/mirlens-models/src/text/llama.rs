@@ -92,17 +92,21 @@ impl Llama {
         let scale = 1.0 / (hd as f64).sqrt();
         let mut hs = embed(&self.embed, &x.ids)?;
         let mut resid = vec![hs.clone()];
+        let mut taps = Vec::new();
         for layer in self.layers.iter().take(up_to) {
             let a = layer.ln1.forward(&hs)?;
             let q = apply_rotary(&split_heads(&layer.q.forward(&a)?, h, hd)?, &cos, &sin)?;
             let k = apply_rotary(&split_heads(&layer.k.forward(&a)?, kv, hd)?, &cos, &sin)?;
             let v = split_heads(&layer.v.forward(&a)?, kv, hd)?;
             let att = layer.o.forward(&attend(&q, &k, &v, &x.bias, scale)?)?;
-            let h1 = (hs + att)?;
+            let h1 = (hs + &att)?;
             let m = layer.ln2.forward(&h1)?;
             let g = act(&layer.gate.forward(&m)?, self.cfg.hidden_act)?;
             let mlp = layer.down.forward(&(g * layer.up.forward(&m)?)?)?;
-            hs = (h1 + mlp)?;
+            hs = (&h1 + &mlp)?;
+            if x.taps {
+                taps.push([att, h1, mlp]);
+            }
             resid.push(hs.clone());
         }
         let last = if up_to == self.layers.len() {
@@ -110,7 +114,7 @@ impl Llama {
         } else {
             None
         };
-        Ok(Trunk { resid, last })
+        Ok(Trunk { resid, last, taps })
     }
 
     pub(crate) fn logits(&self, last: &Tensor) -> Result<Tensor> {

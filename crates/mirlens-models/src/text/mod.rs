@@ -56,6 +56,8 @@ pub(crate) struct TrunkInput {
     pub t: usize,
     /// Additive attention bias `[B, 1, T, T]`.
     pub bias: Tensor,
+    /// Record the finer taps of every block.
+    pub taps: bool,
 }
 
 /// Raw residual stream of a forward pass.
@@ -64,6 +66,8 @@ pub(crate) struct Trunk {
     pub resid: Vec<Tensor>,
     /// Final norm of the last block output (BERT: the output itself), when all blocks ran.
     pub last: Option<Tensor>,
+    /// Per block (when asked): attention output, residual stream between attention and MLP, MLP output.
+    pub taps: Vec<[Tensor; 3]>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +95,28 @@ pub struct TextForward {
     pub logits: Option<Vec<f32>>,
     /// Vocabulary size V.
     pub vocab: usize,
+    /// Finer taps of blocks `1..=L` when asked for ([`TextModel::forward_padded_taps`]), else empty.
+    pub block_taps: Vec<BlockTaps>,
+}
+
+/// Finer taps inside one block, each row-major `[B, T, d]`.
+///
+/// | family | `attn_out` | `resid_mid` | `mlp_out` |
+/// |---|---|---|---|
+/// | Llama / Qwen2 | `o_proj` output | `h + attn_out` (input of `post_attention_layernorm`) | `down_proj` output |
+/// | GPT-2 | `attn.c_proj` output | `h + attn_out` (input of `ln_2`) | `mlp.c_proj` output |
+/// | GPT-NeoX | `attention.dense` output | `h + attn_out` (parallel residual: the MLP reads `ln₂(h)` instead) | `dense_4h_to_h` output |
+/// | BERT family | `attention.output.dense` output | `LN(h + attn_out)` (attention sub-layer output) | `output.dense` output (before its residual LayerNorm) |
+///
+/// Block output (hidden state i) = `resid_mid + mlp_out` for the decoders, `LN(resid_mid + mlp_out)` for BERT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockTaps {
+    /// Attention sub-layer output projection.
+    pub attn_out: Vec<f32>,
+    /// Residual stream between attention and MLP.
+    pub resid_mid: Vec<f32>,
+    /// MLP sub-layer output.
+    pub mlp_out: Vec<f32>,
 }
 
 /// Causal-LM loss of a batch.
@@ -272,7 +298,7 @@ impl TextModel {
         Ok(())
     }
 
-    fn input(&self, items: &[&[u32]]) -> Result<TrunkInput, ModelError> {
+    fn input(&self, items: &[&[u32]], taps: bool) -> Result<TrunkInput, ModelError> {
         self.check(items)?;
         let t = items.iter().map(|x| x.len()).max().unwrap_or(0);
         let mut batch = Vec::with_capacity(items.len());
@@ -293,6 +319,7 @@ impl TextModel {
             batch,
             t,
             bias,
+            taps,
         })
     }
 
@@ -323,7 +350,18 @@ impl TextModel {
         items: &[&[u32]],
         logits: bool,
     ) -> Result<TextForward, ModelError> {
-        let x = self.input(items)?;
+        self.forward_padded_taps(items, logits, false)
+    }
+
+    /// [`TextModel::forward_padded`], with `block_taps` also the finer taps of every block
+    /// ([`TextForward::block_taps`]).
+    pub fn forward_padded_taps(
+        &self,
+        items: &[&[u32]],
+        logits: bool,
+        block_taps: bool,
+    ) -> Result<TextForward, ModelError> {
+        let x = self.input(items, block_taps)?;
         let n = self.config.arch.num_layers();
         let tr = self.trunk(&x, n)?;
         let last = tr.last.clone().ok_or_else(|| ModelError::Backend {
@@ -350,12 +388,23 @@ impl TextModel {
             pre_final_norm: flat(&tr.resid[n])?,
             logits,
             vocab: self.config.arch.vocab_size(),
+            block_taps: tr
+                .taps
+                .iter()
+                .map(|[a, r, m]| {
+                    Ok(BlockTaps {
+                        attn_out: flat(a)?,
+                        resid_mid: flat(r)?,
+                        mlp_out: flat(m)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, ModelError>>()?,
         })
     }
 
     /// Next-token cross-entropy with `labels = input_ids` (transformers' `labels=` loss; see the module docs).
     pub fn causal_lm_loss(&self, items: &[&[u32]]) -> Result<LmLoss, ModelError> {
-        let x = self.input(items)?;
+        let x = self.input(items, false)?;
         let n = self.config.arch.num_layers();
         let tr = self.trunk(&x, n)?;
         let last = tr.last.ok_or_else(|| ModelError::Backend {
@@ -404,7 +453,7 @@ impl TextModel {
         layers: &[LayerId],
         opts: &TokenEncodeOptions,
     ) -> Result<Vec<LayerActivations>, ModelError> {
-        let x = self.input(items)?;
+        let x = self.input(items, false)?;
         let n = self.config.arch.num_layers();
         let up_to = layers.last().map(|l| l.0).unwrap_or(0);
         let tr = self.trunk(&x, up_to)?;

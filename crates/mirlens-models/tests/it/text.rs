@@ -423,3 +423,62 @@ fn v4_and_v5_rope_spellings_agree() {
         Err(ModelError::UnknownModelType { .. })
     ));
 }
+
+#[test]
+fn block_taps_match_transformers_hooks() {
+    let mut worst = 0f64;
+    for case in [
+        "llama_gqa_tied",
+        "gpt2_untied",
+        "neox_parallel",
+        "neox_sequential",
+        "bert",
+    ] {
+        let m = load(case);
+        let g = Golden::load(case_dir(case).join("expected.safetensors"));
+        let taps = Golden::load(case_dir(case).join("taps.safetensors"));
+        let items = items(&g);
+        let refs: Vec<&[u32]> = items.iter().map(|v| v.as_slice()).collect();
+        let out = m.forward_padded_taps(&refs, false, true).unwrap();
+        let n = m.spec().num_layers;
+        assert_eq!(out.block_taps.len(), n);
+        for (name, pick) in [("attn_out", 0usize), ("resid_mid", 1), ("mlp_out", 2)] {
+            let t = taps.get(name);
+            let per = t.data.len() / n;
+            for (i, bt) in out.block_taps.iter().enumerate() {
+                let ours = [&bt.attn_out, &bt.resid_mid, &bt.mlp_out][pick];
+                let r = assert_close(
+                    &format!("{case} block {} {name}", i + 1),
+                    ours,
+                    &t.data[i * per..(i + 1) * per],
+                    HIDDEN,
+                );
+                worst = worst.max(r.max_abs);
+            }
+        }
+        // Decoders: block output = resid_mid + mlp_out (hidden state i for i < L).
+        if m.spec().causal {
+            let bt = &out.block_taps[0];
+            let sum: Vec<f32> = bt
+                .resid_mid
+                .iter()
+                .zip(&bt.mlp_out)
+                .map(|(a, b)| a + b)
+                .collect();
+            assert_close(
+                "resid_mid + mlp_out",
+                &sum,
+                &out.hidden_states[1],
+                Tolerance::EXACT_F32,
+            );
+        }
+        // Without the flag nothing is recorded.
+        assert!(
+            m.forward_padded(&refs, false)
+                .unwrap()
+                .block_taps
+                .is_empty()
+        );
+    }
+    println!("block taps: max |Δ| {worst:.2e}");
+}
