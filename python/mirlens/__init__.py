@@ -11,13 +11,6 @@ small result objects with ``to_dict()``.
 
 from ._mirlens import MirlensError, __version__
 from .store import Store
-from . import features, probe, sae
+from . import align, features, probe, sae
 
-__all__ = ["MirlensError", "Store", "features", "probe", "sae", "__version__"]
-
-try:  # the cross-modal core is present when the extension was built with it
-    from . import align  # noqa: F401
-
-    __all__.append("align")
-except ImportError:  # pragma: no cover
-    pass
+__all__ = ["MirlensError", "Store", "align", "features", "probe", "sae", "__version__"]

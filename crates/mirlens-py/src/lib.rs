@@ -6,13 +6,15 @@
 //! - [`store`]: `Store(path)` — layers as `np.ndarray`, row metadata as columns, labels;
 //! - [`features`]: librosa-style front-ends (`melspectrogram`, `power_to_db`, `mfcc`, `cqt`, `chroma_stft`, `stft`);
 //! - [`probe`]: grouped-CV layer sweeps on a store or on arrays;
-//! - [`sae`]: sparse-autoencoder training on an array or a store layer, `encode`/`decode`, native and SAELens files.
+//! - [`sae`]: sparse-autoencoder training on an array or a store layer, `encode`/`decode`, native and SAELens files;
+//! - [`align`]: cross-modal similarity measures with permutation nulls and bootstrap CIs, layer × layer matrices.
 //!
 //! The pure-Python wrapper (`python/mirlens/__init__.py`) converts inputs to contiguous arrays of the dtype each
 //! function takes, so these functions receive C-contiguous `float32`/`int64` arrays. Heavy work runs with the GIL
 //! released. Library errors become `mirlens.MirlensError` (a `ValueError`) carrying the typed error's message;
 //! missing files become `FileNotFoundError`.
 
+pub mod align;
 mod errors;
 pub mod features;
 pub mod probe;
@@ -30,5 +32,6 @@ fn _mirlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     features::register(m)?;
     probe::register(m)?;
     sae::register(m)?;
+    align::register(m)?;
     Ok(())
 }

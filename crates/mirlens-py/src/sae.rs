@@ -13,10 +13,20 @@ use std::path::PathBuf;
 /// Two float32 matrices (codes and reconstruction).
 type Pair<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<f32>>);
 
-/// A sparse autoencoder (`mirlens.sae.SAE`).
+/// A sparse autoencoder (`mirlens.sae.SAE`). Dataset-level input normalisation (expected-norm scaling,
+/// per-dimension standardisation, centring) is folded into the weights on construction, exactly as the SAELens
+/// export does, so `encode` takes raw rows and `decode` returns raw rows; per-token normalisations cannot be folded
+/// and stay in the SAE's input transform (then `decode` returns rows in the normalised space).
 #[pyclass(name = "Sae", module = "mirlens._mirlens", frozen)]
 pub struct PySae {
     inner: Sae,
+}
+
+impl PySae {
+    fn new(mut inner: Sae) -> PySae {
+        inner.fold_normalization();
+        PySae { inner }
+    }
 }
 
 fn rows_of(x: &PyReadonlyArray2<'_, f32>, d_in: usize) -> PyResult<(usize, Vec<f32>)> {
@@ -193,14 +203,14 @@ impl PySae {
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<PySae> {
         let (inner, _) = py.detach(|| load_native(&path)).map_err(to_py)?;
-        Ok(PySae { inner })
+        Ok(PySae::new(inner))
     }
 
     /// Import a SAELens directory.
     #[staticmethod]
     fn from_saelens(py: Python<'_>, path: PathBuf) -> PyResult<PySae> {
         let inner = py.detach(|| import_saelens(&path)).map_err(to_py)?;
-        Ok(PySae { inner })
+        Ok(PySae::new(inner))
     }
 
     fn __repr__(&self) -> String {
@@ -254,7 +264,7 @@ fn train_sae(
         .detach(|| train(&src, &p, Default::default()))
         .map_err(to_py)?;
     let metrics = serde_json::to_string(&out.eval).map_err(to_py)?;
-    Ok((PySae { inner: out.sae }, metrics))
+    Ok((PySae::new(out.sae), metrics))
 }
 
 /// Rows of one store layer as a float32 array, for `train_sae` (convenience: `Store.layer` does the same).

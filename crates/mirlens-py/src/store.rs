@@ -36,6 +36,12 @@ impl PyStore {
     /// Open the store at `path` (a finished extraction).
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        if !path.exists() {
+            return Err(pyo3::exceptions::PyFileNotFoundError::new_err(format!(
+                "{}: no such activation store",
+                path.display()
+            )));
+        }
         let inner = py.detach(|| Store::open(&path)).map_err(to_py)?;
         Ok(PyStore { inner })
     }
