@@ -27,7 +27,8 @@ use mirlens_datasets::synth::SynthDataset;
 use mirlens_datasets::{Manifest, ManifestEntry};
 use mirlens_models::{EncodeOptions, Encoder, ModelError, normalize_waveform};
 use mirlens_store::{
-    BadClip, Part, RowMeta, ShardData, StoreError, StoreHeader, StoreManifest, StoreWriter,
+    BadClip, ClipEntry, LabelField, LabelKind, LabelLevel, LabelSchema, ModelCard, NonFinitePolicy,
+    Part, ShardColumns, SpanUnit, StoreError, StoreHeader, StoreLayout, StoreManifest, StoreWriter,
 };
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -123,6 +124,8 @@ pub struct ExtractParams {
     pub resample: ResampleQuality,
     /// Handling of clips that fail.
     pub bad_clips: BadClipPolicy,
+    /// Handling of NaN or infinite activations (part of the store identity).
+    pub on_nonfinite: NonFinitePolicy,
 }
 
 impl Default for ExtractParams {
@@ -136,6 +139,7 @@ impl Default for ExtractParams {
             part: Part::WHOLE,
             resample: ResampleQuality::High,
             bad_clips: BadClipPolicy::Skip,
+            on_nonfinite: NonFinitePolicy::Error,
         }
     }
 }
@@ -370,6 +374,68 @@ pub fn store_header(
     })
 }
 
+/// The format-2 layout of a run's store: audio rows (frames at the encoder's rate, or clips when pooled), spans in
+/// seconds, the model card facts the encoder reports, and the dataset's label schema as clip-level labels
+/// (strings become categorical labels whose classes are every value in the whole dataset, sorted; tags become
+/// multi-hot labels over every tag).
+pub fn store_layout(
+    encoder: &dyn Encoder,
+    dataset: &Dataset<'_>,
+    header: &StoreHeader,
+    params: &ExtractParams,
+) -> StoreLayout {
+    use mirlens_datasets::LabelType;
+    let spec = encoder.spec();
+    let mut schema = LabelSchema::new();
+    for (name, ty) in &dataset.manifest.label_schema.columns {
+        let values = || {
+            dataset
+                .manifest
+                .entries
+                .iter()
+                .filter_map(|e| e.labels.get(name))
+        };
+        let kind = match ty {
+            LabelType::Int => LabelKind::Integer,
+            LabelType::Float => LabelKind::Real,
+            LabelType::String => {
+                let mut classes: Vec<String> = values().map(|v| v.class_key()).collect();
+                classes.sort();
+                classes.dedup();
+                LabelKind::Categorical { classes }
+            }
+            LabelType::Tags => {
+                let mut classes: Vec<String> = values()
+                    .flat_map(|v| match v {
+                        mirlens_core::LabelValue::Tags(t) => t.clone(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                classes.sort();
+                classes.dedup();
+                LabelKind::MultiHot {
+                    width: classes.len(),
+                    classes,
+                }
+            }
+        };
+        schema = schema.with(LabelField::new(name.clone(), LabelLevel::Clip, kind));
+    }
+    let mut card = ModelCard::default();
+    card.extra
+        .insert("num_layers".into(), spec.num_layers.to_string());
+    card.extra
+        .insert("sample_rate".into(), spec.sample_rate.to_string());
+    StoreLayout {
+        modality: mirlens_store::Modality::Audio,
+        span_unit: SpanUnit::Seconds,
+        model_card: card,
+        on_nonfinite: params.on_nonfinite,
+        ..StoreLayout::for_header(header)
+    }
+    .with_labels(schema)
+}
+
 /// Extract activations of `dataset` through `encoder` into the store at `out`, creating it or resuming it.
 /// `progress` is called on the calling thread after each committed shard.
 pub fn extract(
@@ -387,7 +453,8 @@ pub fn extract(
         });
     }
     let header = store_header(encoder, model, dataset, params)?;
-    let mut writer = StoreWriter::open(out, header.clone(), params.part)?;
+    let layout = store_layout(encoder, dataset, &header, params);
+    let mut writer = StoreWriter::open_with(out, header.clone(), layout, params.part)?;
     let part_shards = writer.part_shards();
     let pending = writer.pending_shards();
     let clips_of = |k: usize| header.shard_clips(k).len();
@@ -404,8 +471,8 @@ pub fn extract(
     let mut audio_total = 0.0;
     for &k in &pending {
         let (data, audio_secs) = extract_shard(encoder, dataset, &header, params, k)?;
-        let (rows, bad) = (data.rows.len(), data.bad_clips.len());
-        writer.write_shard(data)?;
+        let (rows, bad) = (data.num_rows(), data.bad_clips.len());
+        writer.write_columns(data)?;
         audio_total += audio_secs;
         progress(&Progress::Shard {
             shard: k,
@@ -432,7 +499,7 @@ fn extract_shard(
     header: &StoreHeader,
     params: &ExtractParams,
     k: usize,
-) -> Result<(ShardData, f64)> {
+) -> Result<(ShardColumns, f64)> {
     let spec = encoder.spec();
     let range = header.shard_clips(k);
     let entries = &dataset.manifest.entries[range.clone()];
@@ -497,12 +564,10 @@ fn extract_shard(
     }
     // 3. rows
     let d = header.hidden_size;
-    let mut data = ShardData {
+    let mut data = ShardColumns {
         index: k,
-        rows: Vec::new(),
         layers: vec![Vec::new(); header.layers.len()],
-        clips: 0,
-        bad_clips: Vec::new(),
+        ..ShardColumns::default()
     };
     let mut audio_secs = 0.0;
     for (j, out) in outputs.into_iter().enumerate() {
@@ -544,30 +609,36 @@ fn extract_shard(
                 got: acts.hidden,
             });
         }
-        data.clips += 1;
-        if let Ok(x) = &inputs[j] {
-            audio_secs += x.len() as f64 / spec.sample_rate as f64;
-        }
-        let split = e.split.map(|s| s.as_str().to_string());
+        let clip_secs = inputs[j]
+            .as_ref()
+            .map(|x| x.len() as f64 / spec.sample_rate as f64)
+            .unwrap_or(0.0);
+        audio_secs += clip_secs;
+        data.clips.push(ClipEntry {
+            index: i,
+            id: e.id.clone(),
+            split: e.split.map(|s| s.as_str().to_string()),
+            source: e.path.display().to_string(),
+            labels: e.labels.clone(),
+        });
         let n_rows = if params.pooling == Pooling::None {
             acts.frames
         } else {
             1
         };
         for f in 0..n_rows {
-            let time = if params.pooling == Pooling::None {
-                f as f64 / header.frame_rate
+            let (start, end) = if params.pooling == Pooling::None {
+                (
+                    f as f64 / header.frame_rate,
+                    (f + 1) as f64 / header.frame_rate,
+                )
             } else {
-                0.0
+                (0.0, clip_secs)
             };
-            data.rows.push(RowMeta {
-                clip_id: e.id.clone(),
-                clip_index: i,
-                frame: f,
-                time,
-                split: split.clone(),
-                labels: e.labels.clone(),
-            });
+            data.row_clip.push(i as u32);
+            data.position.push(f as u32);
+            data.span_start.push(start);
+            data.span_end.push(end);
         }
         for (li, l) in header.layers.iter().enumerate() {
             let v = acts.layer(*l).ok_or(ExtractError::EncoderOutput {
