@@ -13,11 +13,12 @@
 //! meant to run in (loaders upcast the stored halves). The folder is written under `DEST.tmp` and renamed, so an
 //! interrupted export never leaves a half-written model.
 
-use crate::train::checkpoint_name;
+use crate::layout::checkpoint_name;
+pub use crate::layout::{run_checkpoints, step_dirs};
 use crate::{PretrainError, Result};
 use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Storage dtype of exported weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,32 +60,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PretrainError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Every `step-NNNNNN` folder in `dir/checkpoints` (temporary `.tmp` folders excluded), ascending by step.
-pub fn step_dirs(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
-    let root = dir.join("checkpoints");
-    let rd = std::fs::read_dir(&root).map_err(io(&root))?;
-    let mut out: Vec<(usize, PathBuf)> = rd
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let step = name.strip_prefix("step-")?.parse::<usize>().ok()?;
-            Some((step, e.path()))
-        })
-        .collect();
-    out.sort();
-    Ok(out)
-}
-
-/// Checkpoint steps present in `dir/checkpoints` with a loadable model (`config.json` + `model.safetensors`),
-/// ascending; `dir` is a training run or an exported model folder (both keep checkpoints there).
-pub fn run_checkpoints(dir: &Path) -> Result<Vec<(usize, PathBuf)>> {
-    Ok(step_dirs(dir)?
-        .into_iter()
-        .filter(|(_, p)| p.join("model.safetensors").is_file() && p.join("config.json").is_file())
-        .collect())
 }
 
 fn copy_weights(src: &Path, dst: &Path, dtype: WeightDtype) -> Result<()> {

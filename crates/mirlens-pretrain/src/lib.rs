@@ -7,6 +7,7 @@
 //! - [`corpus`]: a deterministic mixture of `synth-notes`, `synth-chords` and `synth-sequences` clips with
 //!   frame-aligned MFCC and CQT teacher features computed by `mirlens-audio`;
 //! - [`kmeans`]: seeded k-means for the discrete targets;
+//! - [`layout`]: checkpoint folders of runs and exported models (`checkpoints/step-NNNNNN`);
 //! - [`model`]: the trainable encoder under HF key names plus the heads (cluster classifier, CQT regressor);
 //! - [`export`]: a finished run → a shippable HF model folder (final weights at the top, earlier checkpoints under
 //!   `checkpoints/`, optionally in f16);
@@ -19,6 +20,7 @@
 pub mod corpus;
 pub mod export;
 pub mod kmeans;
+pub mod layout;
 pub mod model;
 pub mod recipe;
 pub mod train;

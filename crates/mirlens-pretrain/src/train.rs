@@ -13,6 +13,7 @@
 use crate::PretrainError;
 use crate::corpus::{Corpus, column_stats, standardize};
 use crate::kmeans::KMeans;
+pub use crate::layout::checkpoint_name;
 use crate::model::{self, Params};
 use crate::recipe::Recipe;
 use candle_core::{Device, Tensor};
@@ -167,11 +168,6 @@ pub fn span_mask(t: usize, p: f64, len: usize, rng: &mut Rng) -> Vec<bool> {
         }
     }
     mask
-}
-
-/// Checkpoint directory name of a step.
-pub fn checkpoint_name(step: usize) -> String {
-    format!("step-{step:06}")
 }
 
 impl Trainer {
@@ -500,7 +496,7 @@ impl Trainer {
     /// Restore the latest checkpoint that has a training state; returns its step (0 and nothing restored if none).
     pub fn restore_latest(&mut self) -> Result<usize> {
         let best = if self.out.join("checkpoints").is_dir() {
-            crate::export::step_dirs(&self.out)?
+            crate::layout::step_dirs(&self.out)?
                 .into_iter()
                 .rfind(|(_, p)| p.join("training_state.json").is_file())
         } else {
