@@ -10,10 +10,12 @@
 //! * [`roll`] — piano rolls equal to pretty_midi's `get_piano_roll`, onset / offset / frame / velocity / chroma rolls
 //!   and note_seq sustain extension at any frame rate;
 //! * [`tokenize`] — REMI and MIDI-Like tokenizers equal to miditok 3.1.0 defaults;
+//! * [`captions`] — a Score and English captions for synthetic clips (paired corpora);
 //! * [`render`] — SoundFont synthesis (rustysynth) and a dependency-free additive fallback.
 //!
 //! Conventions and where the Python peers disagree are in `docs/symbolic.md`.
 
+pub mod captions;
 pub mod error;
 pub mod gm;
 pub mod render;
