@@ -126,6 +126,40 @@ fn info(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         "storage     {}, pooling {}, {} frames/s",
         h.dtype, h.pooling, h.frame_rate
     );
+    let lay = &m.layout;
+    println!(
+        "unit        {} ({}), spans in {}",
+        lay.row_unit,
+        lay.modality,
+        serde_json::to_value(lay.span_unit)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+    let labels: Vec<String> = lay
+        .label_schema
+        .fields
+        .iter()
+        .map(|f| {
+            let level = match f.level {
+                mirlens_store::LabelLevel::Clip => "clip",
+                mirlens_store::LabelLevel::Row => "row",
+            };
+            format!("{} ({level} {})", f.name, f.kind.name())
+        })
+        .collect();
+    println!(
+        "labels      {}",
+        if labels.is_empty() {
+            "-".to_string()
+        } else {
+            labels.join(", ")
+        }
+    );
+    println!(
+        "non-finite  policy {}, {} row(s)",
+        lay.on_nonfinite, m.nonfinite_rows
+    );
     println!(
         "dataset     {} ({} clips, hash {})",
         h.dataset,
