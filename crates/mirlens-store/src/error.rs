@@ -151,7 +151,7 @@ pub enum StoreError {
     /// An activation is NaN or infinite and the store's policy is `error`.
     #[error(
         "non-finite activation ({value}) in {layer}, row {row} of shard {shard} (clip {clip_id:?}) for store {path}; \
-         rerun with --on-nonfinite skip or keep to drop or store such rows"
+         the store's non-finite policy is `error`; policy `skip` drops such rows, `keep` stores them"
     )]
     NonFinite {
         /// The store directory.
