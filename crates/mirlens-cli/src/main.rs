@@ -26,6 +26,8 @@ enum Command {
     Info(cmd::info::InfoArgs),
     /// Synthetic datasets, manifests from published dataset layouts, manifest summaries.
     Datasets(cmd::datasets::DatasetsArgs),
+    /// MIDI files: info, piano rolls and frame labels, REMI / MIDI-Like tokens, rendering to audio.
+    Midi(cmd::midi::MidiArgs),
     /// Compute front-end features (STFT, mel, log-mel, MFCC, CQT, chroma) and write .npy or safetensors.
     Features(cmd::features::FeaturesArgs),
     /// Extract per-layer activations of a dataset into an activation store (resumable, shardable).
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Info(a) => cmd::info::run(a),
         Command::Datasets(a) => cmd::datasets::run(a),
         Command::Features(a) => cmd::features::run(a),
+        Command::Midi(a) => cmd::midi::run(a),
         Command::Extract(a) => cmd::extract::run(a),
         Command::Store(a) => cmd::store::run(a),
         Command::Models(a) => cmd::models::run(a),

@@ -6,6 +6,7 @@ pub mod embed;
 pub mod eval;
 pub mod extract;
 pub mod features;
+pub mod midi;
 pub mod info;
 pub mod models;
 pub mod neurons;
