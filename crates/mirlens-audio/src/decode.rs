@@ -140,6 +140,14 @@ pub enum DecodeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The path is a FIFO, socket, device or folder (refused before opening, so it never blocks).
+    #[error("{path}: not a regular file ({kind}); refusing to read it")]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
     /// The file has zero bytes.
     #[error("{path}: file is empty (0 bytes)")]
     EmptyFile {
@@ -252,6 +260,7 @@ impl DecodeError {
             DecodeError::NotFound { path }
             | DecodeError::Io { path, .. }
             | DecodeError::EmptyFile { path }
+            | DecodeError::NotRegularFile { path, .. }
             | DecodeError::UnknownFormat { path, .. }
             | DecodeError::NoAudioTrack { path }
             | DecodeError::UnsupportedCodec { path, .. }
@@ -398,6 +407,14 @@ impl PacketSource {
     /// Open `path`, find its default audio track and make a decoder.
     pub(crate) fn open(path: &Path) -> Result<PacketSource, DecodeError> {
         let p = path.to_path_buf();
+        // Before opening: opening a FIFO for reading would block until a writer appears.
+        crate::paths::check_regular_file(path).map_err(|e| match e {
+            crate::paths::PathError::NotFound { path } => DecodeError::NotFound { path },
+            crate::paths::PathError::NotRegular { path, kind } => {
+                DecodeError::NotRegularFile { path, kind }
+            }
+            crate::paths::PathError::Io { path, source } => DecodeError::Io { path, source },
+        })?;
         let file = File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => DecodeError::NotFound { path: p.clone() },
             _ => DecodeError::Io {

@@ -5,6 +5,7 @@
 
 pub mod decode;
 pub mod frontend;
+pub mod paths;
 pub mod resample;
 pub mod stream;
 pub mod wav;

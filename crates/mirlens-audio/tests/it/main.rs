@@ -3,5 +3,6 @@
 mod decode;
 mod frontends;
 mod mutations;
+mod paths;
 mod resample;
 mod stream;
