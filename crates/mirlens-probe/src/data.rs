@@ -31,6 +31,37 @@ impl Matrix {
         Ok(Matrix { rows, cols, data })
     }
 
+    /// Error naming the first NaN or infinite value (row, column), or `Ok` when every value is finite. `what`
+    /// names the data in the message (e.g. `layer 3`). Probes and rankings on non-finite input would return
+    /// meaningless numbers, so the store adapter refuses such input.
+    pub fn check_finite(&self, what: &str) -> Result<()> {
+        match self.data.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(i) => Err(ProbeError::Data {
+                what: what.to_string(),
+                reason: format!(
+                    "non-finite activation {} at row {}, column {} (NaN/inf); refusing to analyse it",
+                    self.data[i],
+                    i / self.cols.max(1),
+                    i % self.cols.max(1)
+                ),
+            }),
+        }
+    }
+
+    /// Columns whose values are all equal (no information for a probe or a ranking). Empty for fewer than 2 rows.
+    pub fn constant_columns(&self) -> Vec<usize> {
+        if self.rows < 2 {
+            return Vec::new();
+        }
+        (0..self.cols)
+            .filter(|&j| {
+                let first = self.data[j];
+                (1..self.rows).all(|i| self.data[i * self.cols + j] == first)
+            })
+            .collect()
+    }
+
     /// A zero matrix.
     pub fn zeros(rows: usize, cols: usize) -> Matrix {
         Matrix {

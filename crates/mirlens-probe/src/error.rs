@@ -41,6 +41,15 @@ pub enum ProbeError {
         /// What was wrong.
         reason: String,
     },
+    /// An annotation file parsed but holds values its metric refuses (mir_eval's `ValueError`s: unsorted or huge
+    /// event times, negative or empty intervals, non-positive pitches, not exactly one key).
+    #[error("{path}: {reason}")]
+    Annotation {
+        /// The file (or "<input>").
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// A label string (key, chord) is not valid.
     #[error("invalid {kind} label {label:?}: {reason}")]
     Label {

@@ -58,6 +58,11 @@ pub fn load_labeled(
     let (rows, keys, groups) = label_rows(store, label)?;
     let d = store.hidden_size();
     let x = Matrix::new(rows.len(), d, store.read_layer_rows(layer, &rows)?)?;
+    x.check_finite(&format!(
+        "layer {} of store {}",
+        layer.0,
+        store.dir().display()
+    ))?;
     let (x, first) = crate::sweep::pool_rows(&x, &groups, pooling)?;
     let keys: Vec<String> = first.iter().map(|&i| keys[i].clone()).collect();
     let groups: Vec<usize> = first.iter().map(|&i| groups[i]).collect();

@@ -4,6 +4,7 @@
 //! [`chord`]. Every metric is checked value-for-value against the reference packages by the goldens in
 //! `tests/golden/metrics`.
 
+pub mod annotations;
 pub mod chord;
 pub mod mir;
 

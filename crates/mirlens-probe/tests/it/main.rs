@@ -3,4 +3,5 @@
 mod golden_metrics;
 mod golden_probe;
 mod l0_imbalanced;
+mod mir_eval_regression;
 mod planted;
