@@ -499,16 +499,51 @@ impl Manifest {
     /// Reads a manifest file, choosing the format by extension (`.csv` or JSONL). Relative paths are resolved
     /// against the file's folder.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| DatasetError::io(path, e))?;
+        Ok(Self::read_with_lines(path)?.0)
+    }
+
+    /// [`Manifest::read`], also returning the 1-based line of the file each entry was read from (so that reports
+    /// about entries point at the right line, with or without a header). A path that is not a regular file (a
+    /// FIFO, a device) is refused before it is opened.
+    pub fn read_with_lines(path: &Path) -> Result<(Self, Vec<usize>)> {
+        let text = match mirlens_audio::paths::read_regular_to_string(path) {
+            Ok(t) => t,
+            Err(mirlens_audio::paths::PathError::Io { source, .. }) => {
+                return Err(DatasetError::io(path, source));
+            }
+            Err(mirlens_audio::paths::PathError::NotRegular { kind, .. }) => {
+                return Err(DatasetError::io(
+                    path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("not a regular file ({kind}); refusing to read it"),
+                    ),
+                ));
+            }
+            Err(mirlens_audio::paths::PathError::NotFound { .. }) => {
+                return Err(DatasetError::io(
+                    path,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
+                ));
+            }
+        };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         match ManifestFormat::from_path(path) {
-            ManifestFormat::Jsonl => Self::parse_jsonl(&text, path, Some(&base)),
-            ManifestFormat::Csv => Self::parse_csv(&text, path, Some(&base)),
+            ManifestFormat::Jsonl => Self::parse_jsonl_lines(&text, path, Some(&base)),
+            ManifestFormat::Csv => Self::parse_csv_lines(&text, path, Some(&base)),
         }
     }
 
     /// Parses JSONL text. `origin` names the source in errors; relative paths are joined to `base` if given.
     pub fn parse_jsonl(text: &str, origin: &Path, base: Option<&Path>) -> Result<Self> {
+        Ok(Self::parse_jsonl_lines(text, origin, base)?.0)
+    }
+
+    fn parse_jsonl_lines(
+        text: &str,
+        origin: &Path,
+        base: Option<&Path>,
+    ) -> Result<(Self, Vec<usize>)> {
         let mut schema: Option<LabelSchema> = None;
         let mut entries = Vec::new();
         let mut lines_of = Vec::new();
@@ -559,12 +594,20 @@ impl Manifest {
                 }
             })?,
         };
-        finish(entries, schema, &lines_of, origin)
+        finish(entries, schema, &lines_of, origin).map(|m| (m, lines_of))
     }
 
     /// Parses CSV text (see the module docs for the header). `origin` names the source in errors; relative paths are
     /// joined to `base` if given.
     pub fn parse_csv(text: &str, origin: &Path, base: Option<&Path>) -> Result<Self> {
+        Ok(Self::parse_csv_lines(text, origin, base)?.0)
+    }
+
+    fn parse_csv_lines(
+        text: &str,
+        origin: &Path,
+        base: Option<&Path>,
+    ) -> Result<(Self, Vec<usize>)> {
         let mut lines = text
             .lines()
             .enumerate()
@@ -696,7 +739,7 @@ impl Manifest {
             });
             lines_of.push(line);
         }
-        finish(entries, schema, &lines_of, origin)
+        finish(entries, schema, &lines_of, origin).map(|m| (m, lines_of))
     }
 
     // ---------------------------------------------------------------- writing

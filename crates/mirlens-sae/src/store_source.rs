@@ -33,6 +33,22 @@ fn store_err(e: mirlens_store::StoreError) -> SaeError {
     }
 }
 
+/// Refuse NaN or infinite activations (a corrupt store, or one written with `--on-nonfinite keep`): an SAE trained
+/// on them returns meaningless numbers. `rows` maps batch rows to store rows for the message.
+fn check_finite(v: &[f32], d: usize, rows: Option<&[usize]>, layer: LayerId) -> Result<()> {
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        let r = i / d.max(1);
+        let row = rows.and_then(|rs| rs.get(r).copied()).unwrap_or(r);
+        return Err(SaeError::Source {
+            message: format!(
+                "layer {} row {row}: non-finite activation {} (NaN/inf); refusing to train on it",
+                layer.0, v[i]
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl StoreSource {
     /// Open `layer` of the store at `dir`. `source_label` names the row label that tags each row's source for
     /// tendency classification (e.g. `modality`, `dataset`); `None` = no source tags.
@@ -53,9 +69,27 @@ impl StoreSource {
                 ),
             });
         }
+        if let Some(label) = source_label
+            && !store.rows().iter().any(|r| r.labels.contains_key(label))
+        {
+            let mut names: Vec<&String> =
+                store.rows().iter().flat_map(|r| r.labels.keys()).collect();
+            names.sort();
+            names.dedup();
+            return Err(SaeError::Source {
+                message: format!(
+                    "source label {label:?}: no row of store {} carries it (labels present: {names:?})",
+                    dir.display()
+                ),
+            });
+        }
         let (dim, rows) = (store.hidden_size(), store.num_rows());
         let data = match access {
-            StoreAccess::InMemory => Some(store.read_layer(layer).map_err(store_err)?.0),
+            StoreAccess::InMemory => {
+                let v = store.read_layer(layer).map_err(store_err)?.0;
+                check_finite(&v, dim, None, layer)?;
+                Some(v)
+            }
             StoreAccess::OnDisk => None,
         };
         Ok(StoreSource {
@@ -124,6 +158,7 @@ impl ActivationSource for StoreSource {
                     .store
                     .read_layer_rows(self.layer, rows)
                     .map_err(store_err)?;
+                check_finite(&v, d, Some(rows), self.layer)?;
                 out.copy_from_slice(&v);
                 Ok(())
             }
