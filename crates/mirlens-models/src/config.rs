@@ -364,7 +364,9 @@ impl EncoderConfig {
         }
         let pre = dir.join("preprocessor_config.json");
         let pre = pre.is_file().then_some(pre);
-        Self::from_files(&cfg, pre.as_deref())
+        let parsed = Self::from_files(&cfg, pre.as_deref())?;
+        crate::limits::check_against_weights(&parsed, dir)?;
+        Ok(parsed)
     }
 
     /// Parse a `config.json` and an optional `preprocessor_config.json`.
@@ -545,7 +547,7 @@ impl EncoderConfig {
             }
         }
 
-        Ok(EncoderConfig {
+        let parsed = EncoderConfig {
             model_type,
             hidden_size,
             num_hidden_layers: f.usize_or("num_hidden_layers", 12)?,
@@ -570,7 +572,9 @@ impl EncoderConfig {
             do_normalize,
             ignored_keys,
             unrecognised_keys,
-        })
+        };
+        crate::limits::check_config(&parsed, config)?;
+        Ok(parsed)
     }
 
     /// Receptive field and hop of the conv stack.

@@ -36,6 +36,7 @@ pub mod candle_encoder;
 pub mod chunked;
 pub mod config;
 pub mod encoder;
+pub mod limits;
 pub mod registry;
 #[cfg(feature = "candle")]
 pub mod text;
