@@ -49,23 +49,38 @@ fn final_step(dir: &Path) -> anyhow::Result<usize> {
     Ok(recipe.train.steps)
 }
 
+/// The checkpoints and baselines to probe. A baseline's tag (the folder name of its store and probes under
+/// `--out`) is its name, or for a path its last component, made safe by [`mirlens_audio::paths::safe_name`] and
+/// distinct from every other tag: whatever `--baselines` says, nothing is written outside `--out`.
 fn entries(dir: &Path, baselines: &str) -> anyhow::Result<Vec<Entry>> {
-    let mut out: Vec<Entry> = baselines
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|b| Entry {
-            tag: b.to_string(),
-            model: b.to_string(),
-            step: None,
-        })
-        .collect();
     let ckpts = mirlens_pretrain::export::run_checkpoints(dir).with_context(|| {
         format!(
             "{}: expected checkpoints/step-NNNNNN from `mirlens pretrain --export`",
             dir.display()
         )
     })?;
+    let last = final_step(dir)?;
+    let mut names = mirlens_audio::paths::UniqueNames::new();
+    for (step, _) in &ckpts {
+        names.reserve(&checkpoint_name(*step));
+    }
+    names.reserve(&checkpoint_name(last));
+    let mut out: Vec<Entry> = baselines
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|b| {
+            let short = Path::new(b)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| b.to_string());
+            Entry {
+                tag: names.claim(&short),
+                model: b.to_string(),
+                step: None,
+            }
+        })
+        .collect();
     for (step, p) in ckpts {
         out.push(Entry {
             tag: checkpoint_name(step),
@@ -73,7 +88,6 @@ fn entries(dir: &Path, baselines: &str) -> anyhow::Result<Vec<Entry>> {
             step: Some(step),
         });
     }
-    let last = final_step(dir)?;
     out.push(Entry {
         tag: checkpoint_name(last),
         model: dir.to_string_lossy().to_string(),
@@ -124,7 +138,10 @@ pub fn run(a: CurveArgs) -> anyhow::Result<ExitCode> {
                 &store,
                 label,
                 a.job.seed,
-                &a.out.join("probes").join(&e.tag).join(label),
+                &a.out
+                    .join("probes")
+                    .join(&e.tag)
+                    .join(mirlens_audio::paths::safe_name(label)),
             )
             .with_context(|| format!("layer sweep of {label} on {}", e.tag))?;
             let mut top: Option<(String, f64, f64, f64)> = None;
@@ -228,7 +245,10 @@ pub fn run(a: CurveArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         };
         mirlens_report::write_atomic(
-            &a.out.join(format!("curve-{label}.svg")),
+            &a.out.join(format!(
+                "curve-{}.svg",
+                mirlens_audio::paths::safe_name(label)
+            )),
             chart.to_svg()?.as_bytes(),
         )?;
     }
@@ -241,4 +261,51 @@ pub fn run(a: CurveArgs) -> anyhow::Result<ExitCode> {
         a.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curve_baselines_stay_under_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = tmp.path().join("model");
+        let ck = m.join("checkpoints").join(checkpoint_name(0));
+        std::fs::create_dir_all(&ck).unwrap();
+        for f in ["model.safetensors", "config.json"] {
+            std::fs::write(ck.join(f), b"").unwrap();
+        }
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../models/mirlens-music-small/recipe.toml");
+        std::fs::copy(shipped, m.join("recipe.toml")).unwrap();
+        let abs = ck.display().to_string();
+        let list = entries(&m, &format!("logmel,../../escape,{abs},/,..,LOGMEL")).unwrap();
+        let tags: Vec<&str> = list.iter().map(|e| e.tag.as_str()).collect();
+        let last = checkpoint_name(final_step(&m).unwrap());
+        assert_eq!(
+            tags,
+            [
+                "logmel",
+                "escape",
+                "step-000000-2",
+                "_",
+                "_._",
+                "LOGMEL-2",
+                "step-000000",
+                last.as_str()
+            ]
+        );
+        // the models are still the paths given
+        assert_eq!(list[2].model, abs);
+        let out = Path::new("/some/out");
+        for e in &list {
+            assert_eq!(
+                out.join("stores").join(&e.tag).parent(),
+                Some(out.join("stores").as_path()),
+                "{}",
+                e.tag
+            );
+        }
+    }
 }

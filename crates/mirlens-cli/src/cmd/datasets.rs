@@ -403,7 +403,7 @@ fn manifest(a: ManifestArgs) -> Result<ExitCode> {
 }
 
 fn show(a: ShowArgs) -> Result<ExitCode> {
-    let m = Manifest::read(&a.manifest)?;
+    let (m, entry_lines) = Manifest::read_with_lines(&a.manifest)?;
     if a.check_files {
         m.check_files(&a.manifest)?;
     }
@@ -435,7 +435,8 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
                         })
                     }
                 };
-                msg.map(|m| format!("{}:{}: {}: {m}", a.manifest.display(), i + 2, e.id))
+                let line = entry_lines.get(i).copied().unwrap_or(i + 1);
+                msg.map(|m| format!("{}:{line}: {}: {m}", a.manifest.display(), e.id))
             })
             .collect();
         pb.finish_and_clear();

@@ -81,6 +81,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
     let layer = LayerId(a.layer);
     let rows = load_labeled(&store, layer, &a.label, pooling)
         .with_context(|| format!("loading {layer}, label {:?}", a.label))?;
+    super::neurons::warn_constant(&rows.x, &format!("{layer}"));
     // The dataset's own split when every clip has one, otherwise a grouped split by clip.
     let splits: Vec<Option<String>> = {
         let by_clip: std::collections::HashMap<usize, Option<String>> = store

@@ -74,13 +74,25 @@ pub struct ExtractArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Clips longer than this many seconds are encoded in overlapping windows (bounded memory; 0 = always full
+    /// context). Part of the store identity when not the default.
+    #[arg(long, default_value_t = DEFAULT_WINDOW_SECS)]
+    pub window: f64,
+    /// Overlap between windows in seconds (centre stitching; docs/encoders.md).
+    #[arg(long, default_value_t = DEFAULT_OVERLAP_SECS)]
+    pub overlap: f64,
 }
 
+/// Default window of `extract` for long clips (s): clips up to this length are encoded in full context.
+pub const DEFAULT_WINDOW_SECS: f64 = 30.0;
+/// Default overlap of consecutive windows (s).
+pub const DEFAULT_OVERLAP_SECS: f64 = 5.0;
+
 /// Dataset name, manifest, and the generator of a built-in set.
-type LoadedDataset = (String, Manifest, Option<Box<dyn SynthDataset>>);
+pub(crate) type LoadedDataset = (String, Manifest, Option<Box<dyn SynthDataset>>);
 
 /// Load the dataset named on the command line: its manifest name, manifest, and (for built-in sets) generator.
-fn load_dataset(args: &ExtractArgs) -> anyhow::Result<LoadedDataset> {
+pub(crate) fn load_dataset(args: &ExtractArgs) -> anyhow::Result<LoadedDataset> {
     let synth: Option<Box<dyn SynthDataset>> = match args.dataset.as_str() {
         "synth-notes" => Some(Box::new(
             NotesParams {
@@ -128,12 +140,20 @@ fn load_dataset(args: &ExtractArgs) -> anyhow::Result<LoadedDataset> {
 }
 
 /// The encoder named by `--model`: the log-mel baseline for `logmel`, else a registry name or model directory.
-fn load_encoder(model: &str) -> anyhow::Result<(String, ModelIdentity, Box<dyn Encoder>)> {
+type LoadedEncoder = (
+    String,
+    ModelIdentity,
+    Box<dyn Encoder>,
+    Option<mirlens_models::FrameGeometry>,
+);
+
+fn load_encoder(model: &str) -> anyhow::Result<LoadedEncoder> {
     if model == LOGMEL_MODEL_NAME {
         return Ok((
             LOGMEL_MODEL_NAME.to_string(),
             LogMelEncoder::identity(),
             Box::new(LogMelEncoder::new()),
+            None,
         ));
     }
     let registry = Registry::builtin()?;
@@ -159,7 +179,8 @@ fn load_encoder(model: &str) -> anyhow::Result<(String, ModelIdentity, Box<dyn E
         },
     )
     .with_context(|| format!("loading model {}", resolved.dir.display()))?;
-    Ok((name, identity, Box::new(encoder)))
+    let geom = encoder.geometry();
+    Ok((name, identity, Box::new(encoder), Some(geom)))
 }
 
 /// Run `mirlens extract`.
@@ -171,7 +192,37 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         Some(s) => s.parse::<Part>()?,
         None => Part::WHOLE,
     };
-    let (name, identity, encoder) = load_encoder(&args.model)?;
+    let (name, mut identity, encoder, geom) = load_encoder(&args.model)?;
+    if !(args.window.is_finite()
+        && args.window >= 0.0
+        && args.overlap.is_finite()
+        && args.overlap >= 0.0)
+    {
+        bail!("--window and --overlap must be finite and ≥ 0");
+    }
+    let windowed = match geom {
+        Some(g) if args.window > 0.0 => {
+            let p = mirlens_models::ChunkParams::from_seconds(
+                args.window,
+                args.overlap,
+                encoder.spec().sample_rate,
+                g.hop,
+            );
+            if args.window != DEFAULT_WINDOW_SECS || args.overlap != DEFAULT_OVERLAP_SECS {
+                identity.config_hash =
+                    format!("{}+window{}/{}", identity.config_hash, p.window, p.overlap);
+            }
+            Some(
+                mirlens_extract::window::Windowed::new(encoder.as_ref(), g, p, pooling)
+                    .context("invalid --window/--overlap")?,
+            )
+        }
+        _ => None,
+    };
+    let encoder: &dyn Encoder = match &windowed {
+        Some(w) => w,
+        None => encoder.as_ref(),
+    };
     let (ds_name, manifest, synth) = load_dataset(&args)?;
     let file_source = FileSource::default();
     let synth_source = synth.as_deref().map(|d| SynthSource { dataset: d });
@@ -229,7 +280,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         (0usize, 0.0f64, 0usize, 0usize);
     let summary = pool.install(|| {
         extract(
-            encoder.as_ref(),
+            encoder,
             &identity,
             &dataset,
             &params,
@@ -305,6 +356,13 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         if m.bad_clips.len() > 10 {
             println!("  … and {} more", m.bad_clips.len() - 10);
         }
+    }
+    if m.num_rows == 0 && !m.bad_clips.is_empty() {
+        bail!(
+            "every clip failed ({} bad clip(s), listed above and in {}); the store holds no activations",
+            m.bad_clips.len(),
+            args.out.join("manifest.json").display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

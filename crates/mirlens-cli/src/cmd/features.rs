@@ -231,20 +231,18 @@ fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-/// Output stems: the file stem, de-duplicated with `-2`, `-3`, … in input order.
+/// Output stems: the file stem made safe by [`mirlens_audio::paths::safe_name`] (never `.`, `..`, a separator or a
+/// hidden name), de-duplicated with `-2`, `-3`, … in input order.
 fn output_stems(files: &[PathBuf]) -> Vec<String> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut names = mirlens_audio::paths::UniqueNames::new();
     files
         .iter()
         .map(|f| {
             let stem = f
                 .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("audio")
-                .to_string();
-            let n = seen.entry(stem.clone()).or_insert(0);
-            *n += 1;
-            if *n == 1 { stem } else { format!("{stem}-{n}") }
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "audio".to_string());
+            names.claim(&stem)
         })
         .collect()
 }

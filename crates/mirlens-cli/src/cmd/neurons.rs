@@ -110,6 +110,29 @@ pub fn run(a: NeuronsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Print a warning when some (or all) neurons are constant over the analysed rows: they carry no information, and
+/// a ranking or probe over only such neurons measures nothing.
+pub(crate) fn warn_constant(x: &mirlens_probe::Matrix, what: &str) {
+    let c = x.constant_columns();
+    if c.is_empty() {
+        return;
+    }
+    if c.len() == x.cols {
+        eprintln!(
+            "warning: {what}: all {} neurons are constant over the {} rows; results carry no information",
+            x.cols, x.rows
+        );
+    } else {
+        eprintln!(
+            "warning: {what}: {} of {} neurons are constant over the {} rows (first: {:?})",
+            c.len(),
+            x.cols,
+            x.rows,
+            &c[..c.len().min(8)]
+        );
+    }
+}
+
 /// Compute the neuron report of `a.label` at `a.layer`, write its JSON/CSV/SVG outputs into `a.out`, and return
 /// the summary.
 pub fn report(a: &NeuronsArgs) -> anyhow::Result<serde_json::Value> {
@@ -119,6 +142,7 @@ pub fn report(a: &NeuronsArgs) -> anyhow::Result<serde_json::Value> {
     let layer = LayerId(a.layer);
     let rows = load_labeled(&store, layer, &a.label, pooling)
         .with_context(|| format!("loading {layer}, label {:?}", a.label))?;
+    warn_constant(&rows.x, &format!("{layer}"));
     let (y, task) = match &a.positive {
         Some(p) => (one_vs_rest(&rows, p)?, format!("{} = {p}", a.label)),
         None => (rows.y.clone(), a.label.clone()),

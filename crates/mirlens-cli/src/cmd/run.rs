@@ -66,7 +66,23 @@ pub fn extract_all_layers(
     store: &std::path::Path,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    extract::run(extract::ExtractArgs {
+    extract::run(all_layers_args(model, dataset, seed, limit, store, quiet))
+}
+
+/// The extraction the probing jobs run for `job` into `store`.
+fn extract_args(model: &str, job: &JobArgs, store: &std::path::Path) -> extract::ExtractArgs {
+    all_layers_args(model, &job.dataset, job.seed, job.limit, store, job.quiet)
+}
+
+fn all_layers_args(
+    model: &str,
+    dataset: &str,
+    seed: u64,
+    limit: Option<usize>,
+    store: &std::path::Path,
+    quiet: bool,
+) -> extract::ExtractArgs {
+    extract::ExtractArgs {
         model: model.to_string(),
         dataset: dataset.to_string(),
         layers: "all".into(),
@@ -81,7 +97,9 @@ pub fn extract_all_layers(
         on_bad_clip: extract::OnBadClip::Skip,
         threads: 0,
         quiet,
-    })
+        window: extract::DEFAULT_WINDOW_SECS,
+        overlap: extract::DEFAULT_OVERLAP_SECS,
+    }
 }
 
 /// The main job's layer sweep of one label: an L2 logistic probe per layer, 5-fold CV grouped by clip, 95 % CIs.
@@ -105,10 +123,96 @@ pub fn sweep_all_layers(
     })
 }
 
+/// Whether `path` holds a `summary.json` written by `mirlens run` (so that re-running may replace it).
+fn is_run_summary(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| {
+            v.get("mirlens").and_then(|m| m.as_str()) == Some("run")
+                || (v.get("default_model").is_some()
+                    && v.get("labels").is_some()
+                    && v.get("seconds").is_some())
+        })
+}
+
+/// The labels of the built-in dataset the job would extract, checked before any extraction.
+fn check_labels(job: &JobArgs, store: &std::path::Path, labels: &[String]) -> anyhow::Result<()> {
+    if labels.is_empty() {
+        anyhow::bail!(
+            "--labels {:?} names no label; give a comma-separated list such as pitch_class,octave,family",
+            job.labels
+        );
+    }
+    let args = extract_args("logmel", job, store);
+    let (_, manifest, _) = extract::load_dataset(&args)?;
+    let known: Vec<&String> = manifest.label_schema.columns.keys().collect();
+    let unknown: Vec<&String> = labels
+        .iter()
+        .filter(|l| !manifest.label_schema.columns.contains_key(*l))
+        .collect();
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "--labels: {} not in dataset {} (its labels: {})",
+            unknown
+                .iter()
+                .map(|l| format!("{l:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            job.dataset,
+            known
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A resumed store made from another selection of the dataset, explained in terms of the options.
+fn explain_resume(e: anyhow::Error, store: &std::path::Path) -> anyhow::Error {
+    let incompatible = e.chain().find_map(|c| match c.downcast_ref() {
+        Some(mirlens_extract::ExtractError::Store(mirlens_store::StoreError::Incompatible {
+            field,
+            existing,
+            requested,
+        })) => Some((*field, existing.clone(), requested.clone())),
+        _ => None,
+    });
+    match incompatible {
+        Some((field, existing, requested))
+            if matches!(field, "dataset" | "dataset_hash" | "dataset_clips") =>
+        {
+            anyhow::anyhow!(
+                "{} holds activations of another selection of the data (its {field} is {existing}, this run's \
+                 {requested}): --dataset, --seed or --limit differ from the run that made it. Re-run with the \
+                 same options to resume, or choose a new --out",
+                store.display()
+            )
+        }
+        Some((field, existing, requested)) => anyhow::anyhow!(
+            "{} was made by another configuration (its {field} is {existing}, this run's {requested}): --model \
+             differs from the run that made it. Re-run with the same options to resume, or choose a new --out",
+            store.display()
+        ),
+        None => e,
+    }
+}
+
 /// Run `mirlens run`.
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let store = a.out.join("store");
+    let summary_path = a.out.join("summary.json");
+    if summary_path.exists() && !is_run_summary(&summary_path) {
+        anyhow::bail!(
+            "{} exists and was not written by `mirlens run`; not overwriting it (choose another --out)",
+            summary_path.display()
+        );
+    }
+    let labels = a.job.label_list();
+    check_labels(&a.job, &store, &labels)?;
     if a.model == DEFAULT_MODEL {
         println!(
             "model: {DEFAULT_MODEL} — the built-in default: a 1.9 M-parameter HuBERT/MERT-architecture music encoder \
@@ -130,21 +234,68 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         &store,
         a.job.quiet,
     )
+    .map_err(|e| explain_resume(e, &store))
     .context("extraction")?;
 
-    let labels = a.job.label_list();
     let mut per_label = Vec::new();
+    let mut failed = Vec::new();
     for (i, label) in labels.iter().enumerate() {
-        println!(
-            "\n[2/3] layer sweep for `{label}` ({}/{})",
-            i + 1,
-            labels.len()
+        match one_label(&a, &store, label, i, labels.len()) {
+            Ok(v) => per_label.push(v),
+            Err(e) => {
+                eprintln!("error: label `{label}`: {e:#}");
+                per_label.push(serde_json::json!({"label": label, "error": format!("{e:#}")}));
+                failed.push(label.clone());
+            }
+        }
+    }
+    let summary = serde_json::json!({
+        "mirlens": "run",
+        "model": a.model, "default_model": a.model == DEFAULT_MODEL,
+        "dataset": a.job.dataset, "seed": a.job.seed, "limit": a.job.limit, "store": store, "labels": per_label,
+        "failed_labels": failed,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    mirlens_report::write_atomic(
+        &summary_path,
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )
+    .with_context(|| format!("writing {}", summary_path.display()))?;
+    println!(
+        "\ndone in {:.1} s; results, CSV and SVG plots under {} (summary: {})",
+        started.elapsed().as_secs_f64(),
+        a.out.display(),
+        summary_path.display()
+    );
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "error: {} of {} label(s) failed: {} (the others' results are in the summary)",
+            failed.len(),
+            labels.len(),
+            failed.join(", ")
         );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Layer sweep and neuron report of one label.
+fn one_label(
+    a: &RunArgs,
+    store: &std::path::Path,
+    label: &str,
+    i: usize,
+    n: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let safe = mirlens_audio::paths::safe_name(label);
+    {
+        println!("\n[2/3] layer sweep for `{label}` ({}/{})", i + 1, n);
         let sweep = sweep_all_layers(
-            &store,
+            store,
             label,
             a.job.seed,
-            &a.out.join(format!("probe-{label}")),
+            &a.out.join(format!("probe-{safe}")),
         )
         .with_context(|| format!("layer sweep of {label}"))?;
         let best: usize = sweep["best_layer"]
@@ -162,8 +313,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         }
         println!("\n[3/3] neuron finding for `{label}` at layer {best}");
         let report = neurons::report(&neurons::NeuronsArgs {
-            store: store.clone(),
-            label: label.clone(),
+            store: store.to_path_buf(),
+            label: label.to_string(),
             layer: best,
             positive: None,
             method: None,
@@ -177,7 +328,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             test_fraction: 0.25,
             c: 1.0,
             seed: a.job.seed,
-            out: a.out.join(format!("neurons-{label}")),
+            out: a.out.join(format!("neurons-{safe}")),
         })
         .with_context(|| format!("neuron report of {label}"))?;
         println!(
@@ -204,21 +355,6 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
                 .as_f64()
                 .unwrap_or(f64::NAN)
         );
-        per_label.push(serde_json::json!({"label": label, "sweep": sweep, "neurons": report}));
+        Ok(serde_json::json!({"label": label, "sweep": sweep, "neurons": report}))
     }
-    let summary = serde_json::json!({
-        "model": a.model, "default_model": a.model == DEFAULT_MODEL,
-        "dataset": a.job.dataset, "seed": a.job.seed, "store": store, "labels": per_label,
-        "seconds": started.elapsed().as_secs_f64(),
-    });
-    let path = a.out.join("summary.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&summary)?)
-        .with_context(|| format!("writing {}", path.display()))?;
-    println!(
-        "\ndone in {:.1} s; results, CSV and SVG plots under {} (summary: {})",
-        started.elapsed().as_secs_f64(),
-        a.out.display(),
-        path.display()
-    );
-    Ok(ExitCode::SUCCESS)
 }

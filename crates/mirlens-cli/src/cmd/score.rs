@@ -1,8 +1,8 @@
 //! `mirlens score key|beat|onset|notes|chord|melody --ref FILE --est FILE`: mir_eval-compatible scores as JSON.
 
-use anyhow::Context;
+use mirlens_probe::metrics::annotations as io;
 use mirlens_probe::metrics::chord::chord_scores;
-use mirlens_probe::metrics::mir::{self, Note, NoteMatching, read_columns, read_labeled_intervals};
+use mirlens_probe::metrics::mir::{self, Note, NoteMatching};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,35 +38,25 @@ pub struct ScoreArgs {
     pub estimate: PathBuf,
 }
 
+/// The file's text; anything but a regular file (a FIFO would block) is refused before it is opened.
 fn read(p: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+    Ok(mirlens_audio::paths::read_regular_to_string(p)?)
+}
+
+fn name(p: &Path) -> String {
+    p.display().to_string()
 }
 
 fn times(p: &Path) -> anyhow::Result<Vec<f64>> {
-    Ok(read_columns(&read(p)?, &p.display().to_string(), 1)?
-        .into_iter()
-        .map(|r| r[0])
-        .collect())
+    Ok(io::load_events(&read(p)?, &name(p))?)
 }
 
 fn notes(p: &Path) -> anyhow::Result<Vec<Note>> {
-    Ok(read_columns(&read(p)?, &p.display().to_string(), 3)?
-        .into_iter()
-        .map(|r| Note {
-            onset: r[0],
-            offset: r[1],
-            pitch_hz: r[2],
-        })
-        .collect())
+    Ok(io::load_notes(&read(p)?, &name(p))?)
 }
 
 fn key(p: &Path) -> anyhow::Result<String> {
-    let t = read(p)?;
-    t.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| l.split('\t').next().unwrap_or(l).trim().to_string())
-        .with_context(|| format!("{}: no key found", p.display()))
+    Ok(io::load_key(&read(p)?, &name(p))?)
 }
 
 /// Run `mirlens score`.
@@ -100,20 +90,14 @@ pub fn run(a: ScoreArgs) -> anyhow::Result<ExitCode> {
             json!({"with_offset": w, "no_offset": wo})
         }
         ScoreKind::Chord => {
-            let (ri, rl) = read_labeled_intervals(&read(r)?, &r.display().to_string())?;
-            let (ei, el) = read_labeled_intervals(&read(e)?, &e.display().to_string())?;
+            let (ri, rl) = io::load_labeled_intervals(&read(r)?, &name(r))?;
+            let (ei, el) = io::load_labeled_intervals(&read(e)?, &name(e))?;
             json!(chord_scores(&ri, &rl, &ei, &el)?)
         }
         ScoreKind::Melody => {
-            let rc = read_columns(&read(r)?, &r.display().to_string(), 2)?;
-            let ec = read_columns(&read(e)?, &e.display().to_string(), 2)?;
-            let col = |v: &Vec<Vec<f64>>, i: usize| v.iter().map(|x| x[i]).collect::<Vec<_>>();
-            json!(mir::melody_scores(
-                &col(&rc, 0),
-                &col(&rc, 1),
-                &col(&ec, 0),
-                &col(&ec, 1)
-            )?)
+            let (rt, rf) = io::load_time_series(&read(r)?, &name(r))?;
+            let (et, ef) = io::load_time_series(&read(e)?, &name(e))?;
+            json!(mir::melody_scores(&rt, &rf, &et, &ef)?)
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
