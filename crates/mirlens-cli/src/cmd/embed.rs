@@ -56,8 +56,14 @@ pub struct EmbedArgs {
     #[arg(long)]
     pub model: String,
     /// Audio files or folders (searched recursively for wav, flac, mp3, ogg, m4a, aif/aiff, caf, mka).
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = ["text", "text_file"])]
     pub inputs: Vec<PathBuf>,
+    /// Embed this text with a token language model instead of audio (see `embed_text`).
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Embed the contents of these text files (one output folder each) with a token language model.
+    #[arg(long)]
+    pub text_file: Vec<PathBuf>,
     /// Layers: `all`, `last`, or a list such as `0,6,12` or `1-4`.
     #[arg(long, default_value = "all")]
     pub layers: String,
@@ -255,6 +261,9 @@ fn pool_into(acc: &mut [Vec<f64>], a: &LayerActivations, pool: Pooling) {
 
 /// Run `mirlens embed`.
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
+    if args.text.is_some() || !args.text_file.is_empty() {
+        return super::embed_text::run(&args);
+    }
     let selection: LayerSelection = args.layers.parse()?;
     let pool: Pooling = args.pool.parse()?;
     if !(args.window.is_finite()

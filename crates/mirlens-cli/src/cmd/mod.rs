@@ -3,6 +3,7 @@
 pub mod curve;
 pub mod datasets;
 pub mod embed;
+pub mod embed_text;
 pub mod eval;
 pub mod extract;
 pub mod features;

@@ -2,6 +2,8 @@
 
 use anyhow::Context;
 use mirlens_models::Registry;
+use mirlens_models::text::config::{TextConfig, is_text_model_type, peek_model_type};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Arguments of `mirlens models`.
@@ -28,19 +30,25 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         ModelsCommand::List => {
             println!(
-                "{:<27} {:<40} {:<10} {:>6} {:>6} {:>7} {:>6}  AVAILABLE",
-                "NAME", "HF REPO", "ARCH", "RATE", "FPS", "LAYERS", "HIDDEN"
+                "{:<27} {:<40} {:<10} {:<8} {:>6} {:>6} {:>7} {:>6}  AVAILABLE",
+                "NAME", "HF REPO", "ARCH", "MODALITY", "RATE", "FPS", "LAYERS", "HIDDEN"
             );
             for c in reg.cards() {
                 let avail = match reg.resolve(&c.name) {
                     Ok(m) => m.dir.display().to_string(),
                     Err(_) => "no (not in local paths or HF cache)".to_string(),
                 };
+                let modality = if is_text_model_type(&c.architecture) {
+                    "text"
+                } else {
+                    "audio"
+                };
                 println!(
-                    "{:<27} {:<40} {:<10} {:>6} {:>6} {:>7} {:>6}  {}",
+                    "{:<27} {:<40} {:<10} {:<8} {:>6} {:>6} {:>7} {:>6}  {}",
                     c.name,
                     c.hf_repo,
                     c.architecture,
+                    modality,
                     c.sample_rate,
                     c.frame_rate,
                     c.layers,
@@ -88,6 +96,10 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
             match reg.resolve(&name) {
                 Ok(m) => {
                     println!("resolves to:         {} ({:?})", m.dir.display(), m.source);
+                    if peek_model_type(&m.dir)?.is_some_and(|t| is_text_model_type(&t)) {
+                        show_text(&m.dir)?;
+                        return Ok(ExitCode::SUCCESS);
+                    }
                     let cfg =
                         mirlens_models::EncoderConfig::from_dir(&m.dir).with_context(|| {
                             format!("reading the configuration in {}", m.dir.display())
@@ -110,6 +122,24 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
                         g.hop,
                         cfg.do_normalize
                     );
+                    println!("modality:            audio");
+                    let n = cfg.num_hidden_layers;
+                    println!(
+                        "tap points:          0: input of block 1 (feature projection + positional conv{}); \
+                         1..={n}: output of block i{}",
+                        if cfg.do_stable_layer_norm {
+                            ""
+                        } else {
+                            ", encoder LayerNorm"
+                        },
+                        if cfg.do_stable_layer_norm {
+                            format!(
+                                "; {n}: before the final encoder LayerNorm (--last-layer after: after it)"
+                            )
+                        } else {
+                            String::new()
+                        },
+                    );
                     if !cfg.unrecognised_keys.is_empty() {
                         println!("unrecognised keys:   {}", cfg.unrecognised_keys.join(", "));
                     }
@@ -124,4 +154,43 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration and tap points of a token model folder.
+fn show_text(dir: &Path) -> anyhow::Result<()> {
+    let cfg = TextConfig::from_dir(dir)
+        .with_context(|| format!("reading the configuration in {}", dir.display()))?;
+    let a = &cfg.arch;
+    println!("modality:            text");
+    println!(
+        "checkpoint config:   {}, {} blocks x {}, vocabulary {}, {}, max tokens {}",
+        a.model_type(),
+        a.num_layers(),
+        a.hidden_size(),
+        a.vocab_size(),
+        if a.is_causal() {
+            "causal decoder (logits, LM loss)"
+        } else {
+            "bidirectional encoder"
+        },
+        a.max_tokens()
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "unbounded (rotary)".into())
+    );
+    println!(
+        "special ids:         bos {:?}, eos {:?}, pad {:?}; tokenizer.json {}",
+        cfg.special.bos,
+        cfg.special.eos,
+        cfg.special.pad,
+        if dir.join("tokenizer.json").is_file() {
+            "present"
+        } else {
+            "absent"
+        }
+    );
+    println!("tap points (transformers output_hidden_states):");
+    for (i, d) in a.tap_points() {
+        println!("  {i:<22} {d}");
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod datasets;
 mod embed;
+mod embed_text;
 mod features;
 mod info;
 mod logmel;
