@@ -28,6 +28,8 @@ enum Command {
     Datasets(cmd::datasets::DatasetsArgs),
     /// MIDI files: info, piano rolls and frame labels, REMI / MIDI-Like tokens, rendering to audio.
     Midi(cmd::midi::MidiArgs),
+    /// Cross-modal similarity and maps between paired representations (.npy or stores): score, layers, map.
+    Align(cmd::align::AlignArgs),
     /// Compute front-end features (STFT, mel, log-mel, MFCC, CQT, chroma) and write .npy or safetensors.
     Features(cmd::features::FeaturesArgs),
     /// Extract per-layer activations of a dataset into an activation store (resumable, shardable).
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Datasets(a) => cmd::datasets::run(a),
         Command::Features(a) => cmd::features::run(a),
         Command::Midi(a) => cmd::midi::run(a),
+        Command::Align(a) => cmd::align::run(a),
         Command::Extract(a) => cmd::extract::run(a),
         Command::Store(a) => cmd::store::run(a),
         Command::Models(a) => cmd::models::run(a),

@@ -37,6 +37,9 @@ impl std::fmt::Debug for Windowed<'_> {
     }
 }
 
+/// Frames seen so far and the per-layer running sums (or maxima) of a pooled windowed encode.
+type Accumulated = (usize, Vec<(mirlens_core::LayerId, Vec<f64>)>);
+
 impl<'a> Windowed<'a> {
     /// Wrap `inner` (whose conv geometry is `geom`) with windows `params`; `pooling` other than `none` pools each
     /// long clip to one row as its windows are produced. Errors if the windows do not fit the geometry.
@@ -66,7 +69,7 @@ impl<'a> Windowed<'a> {
         layers: &LayerSelection,
         opts: &EncodeOptions,
     ) -> Result<LayerActivations, ModelError> {
-        let mut acc: Option<(usize, Vec<(mirlens_core::LayerId, Vec<f64>)>)> = None;
+        let mut acc: Option<Accumulated> = None;
         let max = self.pooling == Pooling::Max;
         let frames = encode_chunked_with(
             self.inner,

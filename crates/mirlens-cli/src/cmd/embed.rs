@@ -94,6 +94,9 @@ const AUDIO_EXT: &[&str] = &[
     "wav", "flac", "mp3", "ogg", "m4a", "aif", "aiff", "caf", "mka", "mp4",
 ];
 
+/// Audio inputs with their output folder names: the file stem (for a folder input, the path relative to it joined
+/// with `__`), made safe by [`mirlens_audio::paths::safe_name`] (never `.`, `..`, a separator or a hidden name) and
+/// de-duplicated with `-2`, `-3`, ….
 fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<(PathBuf, String)>) -> anyhow::Result<()> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -124,7 +127,8 @@ fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> 
     for i in inputs {
         if i.is_dir() {
             walk(i, i, &mut out)?;
-        } else if i.is_file() {
+        } else if i.exists() {
+            // FIFOs and devices are kept so that decoding refuses them by name (without opening them).
             let stem = i
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -134,16 +138,69 @@ fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> 
             bail!("{}: no such file or folder", i.display());
         }
     }
-    // Disambiguate equal names.
-    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let mut names = mirlens_audio::paths::UniqueNames::new();
     for (_, name) in out.iter_mut() {
-        let n = seen.entry(name.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            *name = format!("{name}__{n}");
-        }
+        *name = names.claim(name);
     }
     Ok(out)
+}
+
+/// Put the finished folder `tmp` (created by this run) at `final_dir`. A folder already there is replaced only if
+/// it is an earlier `mirlens embed` output (it has a `meta.json` naming a `hidden_state_convention`): its files of
+/// the same names are replaced one by one; nothing else in it is removed. Anything else is left alone and reported.
+fn place_output(tmp: &Path, final_dir: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(final_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::rename(tmp, final_dir)
+                .with_context(|| format!("writing {}", final_dir.display()))?;
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading {}", final_dir.display()));
+        }
+        Ok(m) if !m.is_dir() => bail!(
+            "{} exists and is not a folder written by `mirlens embed`; not replaced (choose another --out)",
+            final_dir.display()
+        ),
+        Ok(_) => {}
+    }
+    let ours = std::fs::read_to_string(final_dir.join("meta.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("hidden_state_convention").is_some());
+    if !ours {
+        bail!(
+            "{} exists and is not a folder written by `mirlens embed` (no embed meta.json); not replaced \
+             (choose another --out)",
+            final_dir.display()
+        );
+    }
+    // meta.json last, so that a folder with a new meta.json holds the new arrays.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(tmp)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort_by_key(|p| p.file_name().is_some_and(|n| n == "meta.json"));
+    for f in files {
+        let name = f.file_name().context("file without a name")?;
+        std::fs::rename(&f, final_dir.join(name))
+            .with_context(|| format!("writing {}", final_dir.join(name).display()))?;
+    }
+    std::fs::remove_dir(tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    Ok(())
+}
+
+/// Create a fresh working folder for `name` under `out` (never one that already exists, so nothing of anyone
+/// else's is reused or removed).
+fn fresh_tmp_dir(out: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    for k in 0..1000u32 {
+        let tmp = out.join(format!(".{name}.tmp-{}-{k}", std::process::id()));
+        match std::fs::create_dir(&tmp) {
+            Ok(()) => return Ok(tmp),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", tmp.display())),
+        }
+    }
+    bail!("cannot create a working folder under {}", out.display())
 }
 
 /// Write a little-endian float32 `.npy` file (format version 1.0), atomically.
@@ -377,53 +434,52 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("encoding {}", path.display()))?;
 
         let final_dir = args.out.join(name);
-        let tmp = args.out.join(format!(".{name}.tmp-{}", std::process::id()));
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
-        }
-        std::fs::create_dir_all(&tmp)?;
-        for (k, l) in layers.iter().enumerate() {
-            let file = tmp.join(format!("layer_{:02}.npy", l.0));
-            match pool {
-                Pooling::None => write_npy(&file, &[frames, h], &full[k])?,
-                Pooling::Mean => {
-                    let v: Vec<f32> = acc[k].iter().map(|s| (s / frames as f64) as f32).collect();
-                    write_npy(&file, &[h], &v)?
-                }
-                Pooling::Max => {
-                    let v: Vec<f32> = acc[k].iter().map(|s| *s as f32).collect();
-                    write_npy(&file, &[h], &v)?
+        let tmp = fresh_tmp_dir(&args.out, name)?;
+        let written = (|| -> anyhow::Result<()> {
+            for (k, l) in layers.iter().enumerate() {
+                let file = tmp.join(format!("layer_{:02}.npy", l.0));
+                match pool {
+                    Pooling::None => write_npy(&file, &[frames, h], &full[k])?,
+                    Pooling::Mean => {
+                        let v: Vec<f32> =
+                            acc[k].iter().map(|s| (s / frames as f64) as f32).collect();
+                        write_npy(&file, &[h], &v)?
+                    }
+                    Pooling::Max => {
+                        let v: Vec<f32> = acc[k].iter().map(|s| *s as f32).collect();
+                        write_npy(&file, &[h], &v)?
+                    }
                 }
             }
+            let meta = serde_json::json!({
+                "input": path.display().to_string(),
+                "model": spec.name,
+                "model_source": loaded.source,
+                "backend": format!("{:?}", args.backend).to_lowercase(),
+                "layers": layers.iter().map(|l: &LayerId| l.0).collect::<Vec<_>>(),
+                "frames": frames,
+                "hidden_size": h,
+                "frame_rate": spec.frame_rate,
+                "sample_rate": spec.sample_rate,
+                "source_sample_rate": from,
+                "resampled": from != spec.sample_rate,
+                "input_normalisation": if normalize { "per_clip" } else { "none" },
+                "pooling": pool.to_string(),
+                "chunking": match chunk {
+                    Some(p) => serde_json::json!({"window_samples": p.window, "overlap_samples": p.overlap, "stitching": "centre of overlap"}),
+                    None => serde_json::json!("full_context"),
+                },
+                "hidden_state_convention": "layer 0 = transformers hidden_states[0]; layer i = block i output",
+                "last_layer_pre_ln": format!("{:?}", opts.final_norm).to_lowercase(),
+            });
+            std::fs::write(tmp.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
+            place_output(&tmp, &final_dir)
+        })();
+        if let Err(e) = written {
+            // Only the working folder this run created (and whatever is still in it) is removed.
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
         }
-        let meta = serde_json::json!({
-            "input": path.display().to_string(),
-            "model": spec.name,
-            "model_source": loaded.source,
-            "backend": format!("{:?}", args.backend).to_lowercase(),
-            "layers": layers.iter().map(|l: &LayerId| l.0).collect::<Vec<_>>(),
-            "frames": frames,
-            "hidden_size": h,
-            "frame_rate": spec.frame_rate,
-            "sample_rate": spec.sample_rate,
-            "source_sample_rate": from,
-            "resampled": from != spec.sample_rate,
-            "input_normalisation": if normalize { "per_clip" } else { "none" },
-            "pooling": pool.to_string(),
-            "chunking": match chunk {
-                Some(p) => serde_json::json!({"window_samples": p.window, "overlap_samples": p.overlap, "stitching": "centre of overlap"}),
-                None => serde_json::json!("full_context"),
-            },
-            "hidden_state_convention": "layer 0 = transformers hidden_states[0]; layer i = block i output",
-            "last_layer_pre_ln": format!("{:?}", opts.final_norm).to_lowercase(),
-        });
-        std::fs::write(tmp.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
-        if final_dir.exists() {
-            std::fs::remove_dir_all(&final_dir)
-                .with_context(|| format!("replacing {}", final_dir.display()))?;
-        }
-        std::fs::rename(&tmp, &final_dir)
-            .with_context(|| format!("writing {}", final_dir.display()))?;
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes an `…Args` type (clap) and `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod align;
 pub mod curve;
 pub mod datasets;
 pub mod embed;
@@ -7,8 +8,8 @@ pub mod embed_text;
 pub mod eval;
 pub mod extract;
 pub mod features;
-pub mod midi;
 pub mod info;
+pub mod midi;
 pub mod models;
 pub mod neurons;
 pub mod pretrain;

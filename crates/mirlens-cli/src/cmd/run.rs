@@ -177,6 +177,7 @@ fn explain_resume(e: anyhow::Error, store: &std::path::Path) -> anyhow::Error {
             field,
             existing,
             requested,
+            ..
         })) => Some((*field, existing.clone(), requested.clone())),
         _ => None,
     });

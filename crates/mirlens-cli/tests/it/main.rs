@@ -1,5 +1,6 @@
 //! End-to-end tests of the `mirlens` binary.
 
+mod align;
 mod datasets;
 mod embed;
 mod embed_text;
@@ -10,5 +11,6 @@ mod logmel;
 mod extract;
 mod pretrain;
 mod probe;
+mod reliability;
 mod run;
 mod sae;

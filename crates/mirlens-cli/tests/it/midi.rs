@@ -1,0 +1,326 @@
+//! `mirlens midi`: info, roll (equal to pretty_midi get_piano_roll), render (onsets on the score), tokenize and
+//! detokenize (equal to miditok), on golden files and on a file written by hand here.
+
+use mirlens_test_support::golden_dir;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn mirlens() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mirlens"))
+}
+
+fn run(args: &[&str]) -> String {
+    let out = mirlens().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "mirlens {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn golden_midi(name: &str) -> PathBuf {
+    golden_dir("symbolic")
+        .join("midi")
+        .join(format!("{name}.mid"))
+}
+
+fn golden() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(golden_dir("symbolic").join("golden.json")).unwrap())
+        .unwrap()
+}
+
+/// A float32 .npy written by `midi roll`: (shape, data).
+fn read_npy(p: &Path) -> (Vec<usize>, Vec<f32>) {
+    let b = std::fs::read(p).unwrap();
+    assert_eq!(&b[..6], b"\x93NUMPY");
+    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
+    assert!(header.contains("'descr': '<f4'"), "{header}");
+    let shape_str = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let shape: Vec<usize> = shape_str
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let data = b[10 + hlen..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (shape, data)
+}
+
+/// A file not used anywhere during development: format 1, tpq 96, tempo 100 qpm, 3/4, program 19 (church organ) on
+/// channel 3 with running status, a chord, a pedal, and a drum hit on channel 10.
+fn hand_written(dir: &Path) -> PathBuf {
+    let vlq = |mut n: u32| {
+        let mut v = vec![(n & 0x7F) as u8];
+        n >>= 7;
+        while n > 0 {
+            v.insert(0, 0x80 | (n & 0x7F) as u8);
+            n >>= 7;
+        }
+        v
+    };
+    let mut t0 = Vec::new();
+    t0.extend([0x00, 0xFF, 0x51, 0x03, 0x09, 0x27, 0xC0]); // 600,000 µs = 100 qpm
+    t0.extend([0x00, 0xFF, 0x58, 0x04, 0x03, 0x02, 0x18, 0x08]); // 3/4
+    t0.extend([0x00, 0xFF, 0x2F, 0x00]);
+    let mut t1 = vec![0x00, 0xC2, 19, 0x00, 0xB2, 64, 127];
+    t1.extend([0x00, 0x92, 60, 90]); // C4
+    t1.extend([0x00, 64, 80]); // E4, running status
+    t1.extend([0x00, 67, 70]); // G4
+    t1.extend(vlq(96));
+    t1.extend([60, 0, 0x00, 64, 0, 0x00, 67, 0]); // offs (velocity 0), running status
+    t1.extend([0x00, 0x99, 38, 100]); // snare on channel 10
+    t1.extend(vlq(48));
+    t1.extend([0x89, 38, 0]);
+    t1.extend(vlq(48));
+    t1.extend([0xB2, 64, 0]); // pedal up at tick 192
+    t1.extend([0x00, 0x92, 72, 110]);
+    t1.extend(vlq(192));
+    t1.extend([0x82, 72, 64]);
+    t1.extend([0x00, 0xFF, 0x2F, 0x00]);
+    let mut b = b"MThd\0\0\0\x06\0\x01\0\x02\0\x60".to_vec();
+    for t in [t0, t1] {
+        b.extend(b"MTrk");
+        b.extend((t.len() as u32).to_be_bytes());
+        b.extend(t);
+    }
+    let p = dir.join("hand.mid");
+    std::fs::write(&p, b).unwrap();
+    p
+}
+
+#[test]
+fn info_reports_tracks_tempo_signatures_on_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = hand_written(dir.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&["midi", "info", f.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(v["format"], 1);
+    assert_eq!(v["division"]["ticks_per_quarter"], 96);
+    let s = &v["scores"][0];
+    assert_eq!(s["note_count"], 5);
+    assert!((s["tempos"][0]["qpm"].as_f64().unwrap() - 100.0).abs() < 1e-9);
+    assert_eq!(s["time_signatures"][0]["numerator"], 3);
+    assert_eq!(s["time_signatures"][0]["denominator"], 4);
+    let tracks = s["tracks"].as_array().unwrap();
+    let organ = tracks.iter().find(|t| t["program"] == 19).unwrap();
+    assert_eq!(organ["notes"], 4);
+    assert_eq!(organ["channel"], 2);
+    assert_eq!(organ["gm_family"], "Organ");
+    assert_eq!(organ["nsynth_family"], "organ");
+    assert_eq!(organ["pedals"], 1);
+    let drums = tracks.iter().find(|t| t["is_drum"] == true).unwrap();
+    assert_eq!(drums["notes"], 1);
+    // duration: last event at tick 384 at 0.625 s per quarter → 2.5 s
+    assert!((s["duration_secs"].as_f64().unwrap() - 2.5).abs() < 1e-9);
+    // the text form prints the same facts
+    let text = run(&["midi", "info", f.to_str().unwrap()]);
+    assert!(
+        text.contains("Church Organ") && text.contains("100.00 qpm"),
+        "{text}"
+    );
+}
+
+#[test]
+fn roll_on_a_new_file_has_the_pedal_and_velocities() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = hand_written(dir.path());
+    let out = dir.path().join("roll.npy");
+    run(&[
+        "midi",
+        "roll",
+        f.to_str().unwrap(),
+        "--fs",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (shape, d) = read_npy(&out);
+    // ends at tick 384 = 2.5 s → 250 frames
+    assert_eq!(shape, vec![128, 250]);
+    let at = |p: usize, t: usize| d[p * 250 + t];
+    // the chord lasts 96 ticks = 0.625 s, held by the pedal until tick 192 = 1.25 s (frame 125)
+    assert_eq!(at(60, 0), 90.0);
+    assert_eq!(at(64, 100), 80.0);
+    assert_eq!(at(67, 124), 70.0);
+    assert_eq!(at(67, 125), 0.0);
+    assert_eq!(at(72, 125), 110.0);
+    assert_eq!(at(38, 10), 0.0, "drums are not in the roll");
+    // onsets at 50 frames/s
+    let on = dir.path().join("on.npy");
+    run(&[
+        "midi",
+        "roll",
+        f.to_str().unwrap(),
+        "--fs",
+        "50",
+        "--kind",
+        "onset",
+        "--out",
+        on.to_str().unwrap(),
+    ]);
+    let (shape, d) = read_npy(&on);
+    assert_eq!(shape, vec![128, 125]);
+    let hits: Vec<(usize, usize)> = (0..128)
+        .flat_map(|p| (0..125).map(move |t| (p, t)))
+        .filter(|&(p, t)| d[p * 125 + t] == 1.0)
+        .collect();
+    assert_eq!(hits, vec![(60, 0), (64, 0), (67, 0), (72, 62)]);
+}
+
+#[test]
+fn roll_equals_pretty_midi_get_piano_roll() {
+    let g = golden();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["mixed", "pedal", "tempo_changes"] {
+        let out = dir.path().join(format!("{name}.npy"));
+        run(&[
+            "midi",
+            "roll",
+            golden_midi(name).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let (shape, d) = read_npy(&out);
+        let want = &g["files"][name]["pretty_midi"]["rolls"]["100"];
+        let wshape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
+        assert_eq!(shape, wshape, "{name}");
+        let mut w = vec![0f32; shape[0] * shape[1]];
+        for e in want["nz"].as_array().unwrap() {
+            w[e[0].as_u64().unwrap() as usize * shape[1] + e[1].as_u64().unwrap() as usize] =
+                e[2].as_f64().unwrap() as f32;
+        }
+        assert_eq!(d, w, "{name}");
+    }
+}
+
+#[test]
+fn render_puts_onsets_where_the_score_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = hand_written(dir.path());
+    let out = dir.path().join("a.wav");
+    let msg = run(&[
+        "midi",
+        "render",
+        f.to_str().unwrap(),
+        "--sr",
+        "16000",
+        "--additive",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(msg.contains("additive"), "{msg}");
+    let b = std::fs::read(&out).unwrap();
+    let pcm: Vec<i16> = b[44..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    // the second organ onset: tick 192 at 100 qpm = 1.25 s = sample 20,000; the chord has been released by then
+    assert!(
+        pcm[19_000..20_001].iter().all(|&x| x == 0),
+        "silence before the onset"
+    );
+    assert!(
+        pcm[20_001..20_100].iter().any(|&x| x != 0),
+        "sound right after it"
+    );
+    // length: last note end (2.5 s) + 1 s
+    assert_eq!(pcm.len(), 56_000);
+}
+
+#[test]
+fn tokenize_equals_miditok_and_detokenize_writes_a_midi_file() {
+    let g = golden();
+    let dir = tempfile::tempdir().unwrap();
+    for (scheme, key) in [("remi", "remi"), ("midilike", "midilike")] {
+        let out = dir.path().join(format!("{scheme}.json"));
+        run(&[
+            "midi",
+            "tokenize",
+            golden_midi("drums").to_str().unwrap(),
+            "--scheme",
+            scheme,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(
+            v["tokens"], g["files"]["drums"]["miditok"][key]["tokens"],
+            "{scheme}"
+        );
+        assert_eq!(
+            v["ids"], g["files"]["drums"]["miditok"][key]["ids"],
+            "{scheme}"
+        );
+        let mid = dir.path().join(format!("{scheme}.mid"));
+        run(&[
+            "midi",
+            "detokenize",
+            out.to_str().unwrap(),
+            "--scheme",
+            scheme,
+            "--out",
+            mid.to_str().unwrap(),
+        ]);
+        let info: serde_json::Value =
+            serde_json::from_str(&run(&["midi", "info", mid.to_str().unwrap(), "--json"])).unwrap();
+        // drums (48 hits) and bass (8 notes), both decoded as program 0 like miditok
+        assert_eq!(info["scores"][0]["note_count"], 56, "{scheme}");
+        assert_eq!(info["division"]["ticks_per_quarter"], 16);
+    }
+    // a new file tokenizes too, and its tokens decode back to its five notes (snapped to the 1/8-beat grid)
+    let f = hand_written(dir.path());
+    let out = dir.path().join("hand.json");
+    run(&[
+        "midi",
+        "tokenize",
+        f.to_str().unwrap(),
+        "--scheme",
+        "remi",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let first: Vec<String> = serde_json::from_value(v["tokens"][0].clone()).unwrap();
+    assert_eq!(
+        &first[..6],
+        &[
+            "Bar_None",
+            "TimeSig_3/4",
+            "Position_0",
+            "Pitch_60",
+            "Velocity_91",
+            "Duration_1.0.8"
+        ]
+    );
+}
+
+#[test]
+fn bad_input_names_the_file_and_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("broken.mid");
+    std::fs::write(
+        &p,
+        b"MThd\0\0\0\x06\0\x01\0\x01\x01\xe0MTrk\0\0\0\x04\x00\x40\x40\x40",
+    )
+    .unwrap();
+    let out = mirlens()
+        .args(["midi", "info", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.mid") && err.contains("byte 23"),
+        "{err}"
+    );
+}

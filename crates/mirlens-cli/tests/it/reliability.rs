@@ -1,0 +1,469 @@
+//! Reliability end to end: hostile input names never make a command write or delete outside its `--out`;
+//! FIFOs are refused at once; `score` reads and validates annotation files as mir_eval does; `run` checks its
+//! labels before working, keeps going past a failing label and never overwrites a foreign `summary.json`.
+
+use mirlens_audio::wav::{WavFormat, write_wav};
+use mirlens_test_support::golden_dir;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mirlens"))
+}
+
+/// Run with a generous deadline: a command blocked on a FIFO fails the test instead of hanging it.
+fn run_bounded(mut c: Command) -> Output {
+    use std::io::Read;
+    let mut child = c
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let (mut so, mut se) = (Vec::new(), Vec::new());
+            child.stdout.take().unwrap().read_to_end(&mut so).unwrap();
+            child.stderr.take().unwrap().read_to_end(&mut se).unwrap();
+            return Output {
+                status,
+                stdout: so,
+                stderr: se,
+            };
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("command blocked (still running after 120 s)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tone_wav(p: &Path) {
+    let x: Vec<f32> = (0..8000).map(|i| 0.4 * (i as f32 * 0.07).sin()).collect();
+    write_wav(p, &x, 16_000, WavFormat::Float32).unwrap();
+}
+
+/// Every path under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(d: &Path, root: &Path, out: &mut Vec<String>) {
+        let mut es: Vec<PathBuf> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        es.sort();
+        for p in es {
+            out.push(p.strip_prefix(root).unwrap().display().to_string());
+            if p.is_dir() && !p.is_symlink() {
+                walk(&p, root, out);
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn mkfifo(p: &Path) {
+    assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
+}
+
+#[test]
+fn embed_with_dot_dot_stems_never_touches_anything_outside_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p");
+    let inp = tmp.path().join("in");
+    std::fs::create_dir_all(p.join("keep")).unwrap();
+    std::fs::write(p.join("keep").join("precious.txt"), "data").unwrap();
+    std::fs::create_dir_all(inp.join("sub")).unwrap();
+    // stems `..` and `.`, a hidden-looking stem, and the same again inside a folder input
+    for n in ["...wav", "..wav", ".hidden.wav"] {
+        tone_wav(&inp.join(n));
+        tone_wav(&inp.join("sub").join(n));
+    }
+    let out = p.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("mine.txt"), "user file in --out").unwrap();
+    let before_p = std::fs::read_dir(&p).unwrap().count();
+    for round in 0..2 {
+        // the second round replaces the first's outputs, never anything else
+        let mut c = bin();
+        c.args([
+            "embed",
+            "--model",
+            "tiny-wav2vec2-layer-preln",
+            "--layers",
+            "0",
+            "--pool",
+            "mean",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(inp.join("...wav"))
+        .arg(inp.join("..wav"))
+        .arg(inp.join(".hidden.wav"))
+        .arg(inp.join("sub"));
+        let o = run_bounded(c);
+        assert!(o.status.success(), "round {round}: {}", stderr(&o));
+    }
+    assert_eq!(
+        std::fs::read_to_string(p.join("keep").join("precious.txt")).unwrap(),
+        "data"
+    );
+    assert_eq!(std::fs::read_dir(&p).unwrap().count(), before_p);
+    assert_eq!(
+        std::fs::read_to_string(out.join("mine.txt")).unwrap(),
+        "user file in --out"
+    );
+    let mut top: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(
+        top,
+        [
+            "_",
+            "_._",
+            "_hidden",
+            "_hidden-2",
+            "_-2",
+            "_._-2",
+            "mine.txt"
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .tap_sort()
+    );
+    for d in top.iter().filter(|n| *n != "mine.txt") {
+        assert!(out.join(d).join("layer_00.npy").is_file(), "{d}");
+        assert!(out.join(d).join("meta.json").is_file(), "{d}");
+    }
+}
+
+trait TapSort {
+    fn tap_sort(self) -> Self;
+}
+impl TapSort for Vec<String> {
+    fn tap_sort(mut self) -> Self {
+        self.sort();
+        self
+    }
+}
+
+#[test]
+fn embed_never_replaces_a_folder_it_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("clip.wav");
+    tone_wav(&wav);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(out.join("clip")).unwrap();
+    std::fs::write(out.join("clip").join("notes.txt"), "mine").unwrap();
+    let o = bin()
+        .args(["embed", "--model", "tiny-wav2vec2-layer-preln", "--out"])
+        .arg(&out)
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not a folder written by `mirlens embed`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tree(&out), ["clip", "clip/notes.txt"]);
+}
+
+#[test]
+fn features_with_hostile_stems_stay_in_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("in");
+    std::fs::create_dir_all(&inp).unwrap();
+    tone_wav(&inp.join("..wav"));
+    tone_wav(&inp.join("...wav"));
+    let out = tmp.path().join("p").join("out");
+    let o = bin()
+        .args(["features", "--kind", "mel", "--out"])
+        .arg(&out)
+        .arg(&inp)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        tree(&tmp.path().join("p")),
+        ["out", "out/_._.mel.npy", "out/_.mel.npy"]
+    );
+}
+
+#[test]
+fn fifos_are_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let fifo = d.join("pipe.wav");
+    mkfifo(&fifo);
+    tone_wav(&d.join("ok.wav"));
+    // info
+    let mut c = bin();
+    c.arg("info").arg(&fifo);
+    let o = run_bounded(c);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not a regular file (named pipe (FIFO))")
+            || String::from_utf8_lossy(&o.stdout).contains("named pipe"),
+        "{}",
+        stderr(&o)
+    );
+    // features over a folder holding the FIFO: the good file is written, the FIFO reported
+    let mut c = bin();
+    c.args(["features", "--kind", "mel", "--out"])
+        .arg(d.join("f"))
+        .arg(d);
+    let o = run_bounded(c);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("pipe.wav") && stderr(&o).contains("FIFO"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(d.join("f").join("ok.mel.npy").is_file());
+    // extract with a manifest naming the FIFO (skipped as a bad clip), and a manifest that is itself a FIFO
+    std::fs::write(
+        d.join("m.jsonl"),
+        "{\"id\":\"ok\",\"path\":\"ok.wav\",\"labels\":{\"pitch\":60}}\n{\"id\":\"p\",\"path\":\"pipe.wav\",\"labels\":{\"pitch\":61}}\n",
+    )
+    .unwrap();
+    let model = golden_dir("encoders").join("hubert_group_postln");
+    let mut c = bin();
+    c.args(["extract", "--quiet", "--pool", "mean", "--model"])
+        .arg(&model)
+        .arg("--dataset")
+        .arg(d.join("m.jsonl"))
+        .arg("--out")
+        .arg(d.join("store"));
+    let o = run_bounded(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("FIFO"));
+    let mfifo = d.join("fifo.jsonl");
+    mkfifo(&mfifo);
+    let mut c = bin();
+    c.args(["extract", "--quiet", "--model"])
+        .arg(&model)
+        .arg("--dataset")
+        .arg(&mfifo)
+        .arg("--out")
+        .arg(d.join("store2"));
+    let o = run_bounded(c);
+    assert!(!o.status.success());
+    // datasets show --probe
+    let mut c = bin();
+    c.args(["datasets", "show", "--probe"])
+        .arg(d.join("m.jsonl"));
+    let o = run_bounded(c);
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    // no header line: the FIFO's entry is on line 2 of the file
+    assert!(
+        all.contains("m.jsonl:2: p:") && all.contains("FIFO"),
+        "{all}"
+    );
+    // score
+    let mut c = bin();
+    c.args(["score", "beat", "--ref"])
+        .arg(&fifo)
+        .arg("--est")
+        .arg(&fifo);
+    let o = run_bounded(c);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("FIFO"), "{}", stderr(&o));
+}
+
+fn score(kind: &str, r: &Path, e: &Path) -> Output {
+    bin()
+        .args(["score", kind, "--ref"])
+        .arg(r)
+        .arg("--est")
+        .arg(e)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn score_reads_mir_eval_files_and_refuses_what_mir_eval_refuses() {
+    let g = golden_dir("mir_eval_regression");
+    // mir_eval's own key files are tab-separated
+    let o = score("key", &g.join("key/ref00.txt"), &g.join("key/est00.txt"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(g.join("key/output00.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["weighted_score"], want["Weighted Score"]);
+    let o = score("beat", &g.join("beat/ref03.txt"), &g.join("beat/est03.txt"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(g.join("beat/output03.json")).unwrap())
+            .unwrap();
+    assert!((v["f_measure"].as_f64().unwrap() - want["F-measure"].as_f64().unwrap()).abs() < 1e-12);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let good_beats = w("good.txt", "1.0\n2.0\n");
+    for (kind, text, needle) in [
+        ("beat", "2.0\n1.0\n", "increasing order"),
+        ("beat", "1e308\n", "max_time"),
+        ("beat", "1.0 2.0\n", "could not convert"),
+        ("onset", "nan\n", "non-finite"),
+        ("notes", "-1 1 440\n", "negative interval"),
+        ("notes", "nan 1 440\n", "non-finite"),
+        ("notes", "2 1 440\n", "strictly positive"),
+        ("notes", "0 1 0\n", "non-positive pitch"),
+        ("notes", "0 1\n", "expected 3 columns, got 2"),
+        ("key", "C major\nD minor\n", "only one line"),
+    ] {
+        let bad = w("bad.txt", text);
+        let other = if kind == "key" {
+            w("k.txt", "C\tmajor\n")
+        } else if kind == "notes" {
+            w("n.txt", "0 1 440\n")
+        } else {
+            good_beats.clone()
+        };
+        for (r, e) in [(&bad, &other), (&other, &bad)] {
+            let o = score(kind, r, e);
+            assert!(!o.status.success(), "{kind} {text:?} accepted");
+            let msg = stderr(&o);
+            assert!(
+                msg.contains(needle) && msg.contains("bad.txt"),
+                "{kind} {text:?}: {msg}"
+            );
+            // printed once, not repeated by a wrapping context
+            assert_eq!(msg.matches("bad.txt").count(), 1, "{msg}");
+        }
+    }
+}
+
+#[test]
+fn run_checks_labels_before_extracting_and_never_overwrites_a_foreign_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    for (labels, needle) in [
+        ("", "names no label"),
+        (" , ", "names no label"),
+        ("nosuch", "\"nosuch\" not in dataset"),
+    ] {
+        let o = bin()
+            .args([
+                "run", "--quiet", "--limit", "8", "--labels", labels, "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{labels:?}");
+        assert!(stderr(&o).contains(needle), "{labels:?}: {}", stderr(&o));
+        // refused before any extraction
+        assert!(!out.join("store").exists());
+    }
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("summary.json"), "{\"mine\": true}").unwrap();
+    let o = bin()
+        .args(["run", "--quiet", "--limit", "8", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not written by `mirlens run`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.json")).unwrap(),
+        "{\"mine\": true}"
+    );
+    assert!(!out.join("store").exists());
+}
+
+#[test]
+fn run_with_a_hostile_label_writes_only_under_out() {
+    // `../x` is no label of the dataset: refused before anything is written anywhere
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("p").join("run");
+    let o = bin()
+        .args([
+            "run", "--quiet", "--limit", "8", "--labels", "../../x", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert_eq!(tree(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn extract_with_every_clip_bad_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("bad.wav"), b"RIFF\x24\x00\x00\x00WAVEfmt garbage").unwrap();
+    std::fs::write(
+        d.join("m.jsonl"),
+        "{\"id\":\"a\",\"path\":\"bad.wav\",\"labels\":{\"pitch\":60}}\n{\"id\":\"b\",\"path\":\"gone.wav\",\"labels\":{\"pitch\":61}}\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["extract", "--quiet", "--pool", "mean", "--model"])
+        .arg(golden_dir("encoders").join("hubert_group_postln"))
+        .arg("--dataset")
+        .arg(d.join("m.jsonl"))
+        .arg("--out")
+        .arg(d.join("store"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("every clip failed (2 bad clip(s)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn hostile_config_is_refused_before_allocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = golden_dir("encoders").join("hubert_group_postln");
+    let m = tmp.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    for f in ["model.safetensors", "preprocessor_config.json"] {
+        std::fs::copy(src.join(f), m.join(f)).unwrap();
+    }
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    cfg["num_hidden_layers"] = serde_json::json!(100_000_000u64);
+    std::fs::write(m.join("config.json"), cfg.to_string()).unwrap();
+    let wav = tmp.path().join("a.wav");
+    tone_wav(&wav);
+    let o = bin()
+        .args(["embed", "--model"])
+        .arg(&m)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("num_hidden_layers = 100000000 exceeds the sanity limit 1024"),
+        "{}",
+        stderr(&o)
+    );
+}
