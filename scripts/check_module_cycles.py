@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Fail when a crate's top-level modules depend on each other in a cycle (e.g. `io` uses `train` and `train` uses
 `io`). A module's dependencies are the `crate::NAME` paths in its files (src/NAME.rs or src/NAME/**). Run from the
-repository root; prints each cycle found and exits 1 if any."""
+repository root; prints each cycle found and exits 1 if any cycle is not in KNOWN.
+
+KNOWN lists the cycles that exist today and are still to be broken up; a new cycle, or a known one that grows,
+fails the check, and a known one that disappears must be removed from the list."""
 
 import pathlib
 import re
@@ -9,6 +12,15 @@ import sys
 
 PATH = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
 USE_GROUP = re.compile(r"\buse\s+crate::\{([^;]*)\}", re.S)
+
+
+KNOWN = {
+    ("mirlens-datasets", ("adapters", "synth")),
+    ("mirlens-models", ("config", "limits")),
+    ("mirlens-sae", ("io", "train")),
+    ("mirlens-store", ("manifest", "schema")),
+    ("mirlens-store", ("io", "table")),
+}
 
 
 def module_files(src):
@@ -66,15 +78,24 @@ def cycles(graph):
 
 def main():
     bad = 0
+    seen = set()
     for src in sorted(pathlib.Path("crates").glob("*/src")):
         mods = module_files(src)
         graph = {m: deps(fs, set(mods)) - {m} for m, fs in mods.items()}
         for c in cycles(graph):
-            bad += 1
-            print(f"module cycle in {src.parent.name}: {' <-> '.join(c)}")
+            key = (src.parent.name, tuple(c))
+            seen.add(key)
+            if key in KNOWN:
+                print(f"known module cycle in {src.parent.name}: {' <-> '.join(c)}")
+            else:
+                bad += 1
+                print(f"new module cycle in {src.parent.name}: {' <-> '.join(c)}")
+    for crate, c in sorted(KNOWN - seen):
+        bad += 1
+        print(f"the known cycle {' <-> '.join(c)} in {crate} is gone: remove it from KNOWN")
     if bad:
         sys.exit(1)
-    print("ok: no module cycles")
+    print("ok: no new module cycles")
 
 
 if __name__ == "__main__":
