@@ -121,7 +121,7 @@ pub fn safetensors_header(path: &Path) -> Result<Vec<(String, Vec<usize>)>, Mode
         path: path.to_path_buf(),
         source,
     };
-    let bad = |message: String| ModelError::Config {
+    let bad = |message: String| ModelError::Safetensors {
         path: path.to_path_buf(),
         message,
     };
@@ -137,8 +137,8 @@ pub fn safetensors_header(path: &Path) -> Result<Vec<(String, Vec<usize>)>, Mode
     }
     let mut buf = vec![0u8; n as usize];
     f.read_exact(&mut buf).map_err(io)?;
-    let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&buf)
-        .map_err(|e| bad(format!("safetensors header is not JSON: {e}")))?;
+    let v: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&buf).map_err(|e| bad(format!("header is not JSON: {e}")))?;
     Ok(v.into_iter()
         .filter(|(k, _)| k != "__metadata__")
         .map(|(k, t)| {

@@ -362,9 +362,12 @@ fn bad_options_are_rejected() {
 }
 
 #[test]
-fn directory_is_an_io_error() {
+fn directory_is_refused_as_not_a_regular_file() {
     let e = decode_file(&golden_dir("decode"), &DecodeOptions::default()).unwrap_err();
-    assert!(matches!(e, DecodeError::Io { .. }), "{e:?}");
+    assert!(
+        matches!(e, DecodeError::NotRegularFile { kind: "folder", .. }),
+        "{e:?}"
+    );
 }
 
 #[test]
