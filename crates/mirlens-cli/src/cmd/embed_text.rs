@@ -71,13 +71,11 @@ pub fn run(args: &EmbedArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "text".into());
         texts.push((stem, s));
     }
-    let mut seen = std::collections::HashMap::<String, usize>::new();
+    // Output folder names come from file stems: made safe (never `.`, `..`, a separator or a hidden name) and
+    // unique, so a hostile stem cannot name --out itself or a folder outside it.
+    let mut names = mirlens_audio::paths::UniqueNames::new();
     for (name, _) in texts.iter_mut() {
-        let n = seen.entry(name.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            *name = format!("{name}__{n}");
-        }
+        *name = names.claim(name);
     }
     let reg = Registry::builtin()?;
     let m = reg.resolve(&args.model)?;

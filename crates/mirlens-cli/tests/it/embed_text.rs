@@ -171,3 +171,50 @@ fn embed_text_file_mean_pool_and_models_show() {
         .unwrap();
     assert!(!o.status.success());
 }
+
+#[test]
+fn embed_text_files_with_dot_stems_stay_inside_out() {
+    let dir = golden_dir("text_lms").join("models").join("gpt2_hub");
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p");
+    std::fs::create_dir_all(p.join("keep")).unwrap();
+    std::fs::write(p.join("keep").join("precious.txt"), "data").unwrap();
+    let out = p.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("mine.txt"), "user file").unwrap();
+    let inp = tmp.path().join("in");
+    std::fs::create_dir_all(&inp).unwrap();
+    // stems `..` and `.`: joined onto --out unsanitised they would name p/ and out/ themselves
+    for n in ["...txt", "..txt"] {
+        std::fs::write(inp.join(n), "The pianist played.").unwrap();
+    }
+    for _ in 0..2 {
+        let o = mirlens()
+            .args(["embed", "--model"])
+            .arg(&dir)
+            .args(["--layers", "1", "--pool", "mean", "--text-file"])
+            .arg(inp.join("...txt"))
+            .arg("--text-file")
+            .arg(inp.join("..txt"))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(
+        std::fs::read_to_string(p.join("keep").join("precious.txt")).unwrap(),
+        "data"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("mine.txt")).unwrap(),
+        "user file"
+    );
+    let mut top: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["_", "_._", "mine.txt"]);
+    assert!(out.join("_._").join("layer_01.npy").is_file());
+}
