@@ -325,6 +325,16 @@ mod tests {
         let mut b = u64::MAX.to_le_bytes().to_vec();
         b.extend_from_slice(b"{}");
         std::fs::write(d.path().join("model.safetensors"), b).unwrap();
-        assert!(message(&d).contains("safetensors header"));
+        match EncoderConfig::from_dir(d.path()) {
+            Err(e @ ModelError::Safetensors { .. }) => {
+                let m = e.to_string();
+                assert!(
+                    m.contains("safetensors header of 18446744073709551615 bytes"),
+                    "{m}"
+                );
+                assert!(m.contains("model.safetensors"), "{m}");
+            }
+            other => panic!("expected a safetensors error, got {other:?}"),
+        }
     }
 }
