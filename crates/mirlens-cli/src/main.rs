@@ -22,6 +22,9 @@ enum Command {
     /// The main job, offline: built-in synthetic notes → the pretrained default encoder → store → layer sweep and
     /// neuron finding for pitch class, octave and instrument family, with JSON/CSV/SVG results.
     Run(cmd::run::RunArgs),
+    /// Write the offline HTML report of a run directory (layer curves, neurons, SAE feature dashboards with
+    /// playable clips, cross-modal heatmaps, links to every result file).
+    Report(cmd::report::ReportArgs),
     /// Print sample rate, channels, duration and codec of audio files.
     Info(cmd::info::InfoArgs),
     /// Synthetic datasets, manifests from published dataset layouts, manifest summaries.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cmd::run::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Datasets(a) => cmd::datasets::run(a),
         Command::Features(a) => cmd::features::run(a),

@@ -6,11 +6,15 @@
 //! * [`LineChart`] — several series, optional confidence band or error bars per series, linear or log-10 x axis;
 //! * [`Heatmap`] — a matrix with row/column labels and a colour bar;
 //! * [`BarChart`] — one bar per label with optional error bars;
-//! * [`Table`] — result rows written as CSV or JSON (atomically, via [`write_atomic`]).
+//! * [`Table`] — result rows written as CSV or JSON (atomically, via [`write_atomic`]);
+//! * [`site::write_report`] — the offline HTML report of a run directory, built from [`html`]'s escaped
+//!   fragments and the charts above.
 //!
 //! Plots share one geometry ([`Frame`]): a fixed canvas with margins, so a test can compute where a data point must
 //! be drawn. Every data point carries `data-x`/`data-y` attributes with its data coordinates.
 
+pub mod html;
+pub mod site;
 mod svg;
 mod table;
 

@@ -2,6 +2,7 @@
 
 pub mod align;
 pub mod curve;
+pub mod dashboards;
 pub mod datasets;
 pub mod embed;
 pub mod embed_text;
@@ -14,6 +15,7 @@ pub mod models;
 pub mod neurons;
 pub mod pretrain;
 pub mod probe;
+pub mod report;
 pub mod run;
 pub mod sae;
 pub mod score;

@@ -1,7 +1,9 @@
 //! `mirlens run`: the main job, end to end and offline — built-in synthetic notes → encoder → activation store →
-//! layer sweep and neuron finding for pitch class and instrument family → JSON/CSV/SVG results and a summary.
+//! layer sweep and neuron finding per label → a TopK SAE on the best layer's frames with feature dashboards → the
+//! model's layers against the log-mel input (debiased CKA, mutual k-NN, permutation nulls, a ridge map's
+//! retrieval) → JSON/CSV/SVG results, a summary and the offline HTML report.
 
-use super::{extract, neurons, probe};
+use super::{align, dashboards, extract, neurons, probe, report, sae};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +25,40 @@ pub struct RunArgs {
     /// Output directory (store, per-label results, summary.json). Re-running resumes the store.
     #[arg(long, default_value = "mirlens-run")]
     pub out: PathBuf,
+    /// Stages to run, comma-separated, from: extract (the pooled store), probe (layer sweeps and neurons), sae
+    /// (frame store of the best layer, TopK SAE, feature analysis and dashboards), align (the layers against the
+    /// log-mel input), report (report/index.html). Later stages reuse what earlier runs finished.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "extract,probe,sae,align,report"
+    )]
+    pub stages: Vec<String>,
+    /// SAE training tokens (frames drawn with replacement over epochs).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub sae_tokens: u64,
+}
+
+/// The stages of `mirlens run`, in order.
+pub const STAGES: [&str; 5] = ["extract", "probe", "sae", "align", "report"];
+
+/// Parse a subcommand's own arguments (the same grammar a user types), for the stages that run one.
+#[derive(Debug, clap::Parser)]
+#[command(no_binary_name = true)]
+struct Sub<T: clap::Args> {
+    #[command(flatten)]
+    args: T,
+}
+
+fn sub<T: clap::Args>(argv: &[String]) -> anyhow::Result<T> {
+    use clap::Parser;
+    Ok(Sub::<T>::try_parse_from(argv)
+        .with_context(|| format!("arguments {argv:?}"))?
+        .args)
+}
+
+fn argv(parts: &[&dyn std::fmt::Display]) -> Vec<String> {
+    parts.iter().map(|p| p.to_string()).collect()
 }
 
 /// What the probing jobs (`mirlens run`, `mirlens curve`) analyse.
@@ -226,27 +262,61 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         println!("model: {}", a.model);
     }
     println!("dataset: {} (built-in, seed {})", a.job.dataset, a.job.seed);
-    println!("\n[1/3] extracting activations of every layer (mean-pooled per clip)");
-    extract_all_layers(
-        &a.model,
-        &a.job.dataset,
-        a.job.seed,
-        a.job.limit,
-        &store,
-        a.job.quiet,
-    )
-    .map_err(|e| explain_resume(e, &store))
-    .context("extraction")?;
+    let stages = check_stages(&a.stages)?;
+    let on = |st: &str| stages.iter().any(|s| s == st);
+    if on("extract") {
+        println!("\n[extract] activations of every layer (mean-pooled per clip)");
+        extract_all_layers(
+            &a.model,
+            &a.job.dataset,
+            a.job.seed,
+            a.job.limit,
+            &store,
+            a.job.quiet,
+        )
+        .map_err(|e| explain_resume(e, &store))
+        .context("extraction")?;
+    } else if !store.join("manifest.json").is_file() && stages.iter().any(|s| s != "report") {
+        anyhow::bail!(
+            "{} holds no store: run the extract stage first (--stages extract,...)",
+            store.display()
+        );
+    }
 
     let mut per_label = Vec::new();
     let mut failed = Vec::new();
-    for (i, label) in labels.iter().enumerate() {
-        match one_label(&a, &store, label, i, labels.len()) {
-            Ok(v) => per_label.push(v),
+    if on("probe") {
+        for (i, label) in labels.iter().enumerate() {
+            match one_label(&a, &store, label, i, labels.len()) {
+                Ok(v) => per_label.push(v),
+                Err(e) => {
+                    eprintln!("error: label `{label}`: {e:#}");
+                    per_label.push(serde_json::json!({"label": label, "error": format!("{e:#}")}));
+                    failed.push(label.clone());
+                }
+            }
+        }
+    }
+    let mut sae_result = serde_json::Value::Null;
+    let mut failed_stages = Vec::new();
+    if on("sae") {
+        match sae_stage(&a, &labels) {
+            Ok(v) => sae_result = v,
             Err(e) => {
-                eprintln!("error: label `{label}`: {e:#}");
-                per_label.push(serde_json::json!({"label": label, "error": format!("{e:#}")}));
-                failed.push(label.clone());
+                eprintln!("error: stage sae: {e:#}");
+                sae_result = serde_json::json!({"error": format!("{e:#}")});
+                failed_stages.push("sae");
+            }
+        }
+    }
+    let mut align_result = serde_json::Value::Null;
+    if on("align") {
+        match align_stage(&a, &labels) {
+            Ok(v) => align_result = v,
+            Err(e) => {
+                eprintln!("error: stage align: {e:#}");
+                align_result = serde_json::json!({"error": format!("{e:#}")});
+                failed_stages.push("align");
             }
         }
     }
@@ -254,7 +324,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         "mirlens": "run",
         "model": a.model, "default_model": a.model == DEFAULT_MODEL,
         "dataset": a.job.dataset, "seed": a.job.seed, "limit": a.job.limit, "store": store, "labels": per_label,
-        "failed_labels": failed,
+        "failed_labels": failed, "stages": stages, "sae": sae_result, "align": align_result,
+        "failed_stages": failed_stages,
         "seconds": started.elapsed().as_secs_f64(),
     });
     mirlens_report::write_atomic(
@@ -262,12 +333,23 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )
     .with_context(|| format!("writing {}", summary_path.display()))?;
+    if on("report") {
+        println!("\n[report]");
+        report::write(&a.out, None).context("report")?;
+    }
     println!(
         "\ndone in {:.1} s; results, CSV and SVG plots under {} (summary: {})",
         started.elapsed().as_secs_f64(),
         a.out.display(),
         summary_path.display()
     );
+    if !failed_stages.is_empty() {
+        eprintln!(
+            "error: stage(s) {} failed (the other results are in the summary)",
+            failed_stages.join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -291,7 +373,7 @@ fn one_label(
 ) -> anyhow::Result<serde_json::Value> {
     let safe = mirlens_audio::paths::safe_name(label);
     {
-        println!("\n[2/3] layer sweep for `{label}` ({}/{})", i + 1, n);
+        println!("\n[probe] layer sweep for `{label}` ({}/{})", i + 1, n);
         let sweep = sweep_all_layers(
             store,
             label,
@@ -312,7 +394,7 @@ fn one_label(
                 l["ci"][1].as_f64().unwrap_or(f64::NAN)
             );
         }
-        println!("\n[3/3] neuron finding for `{label}` at layer {best}");
+        println!("\n[probe] neuron finding for `{label}` at layer {best}");
         let report = neurons::report(&neurons::NeuronsArgs {
             store: store.to_path_buf(),
             label: label.to_string(),
@@ -358,4 +440,255 @@ fn one_label(
         );
         Ok(serde_json::json!({"label": label, "sweep": sweep, "neurons": report}))
     }
+}
+
+fn check_stages(given: &[String]) -> anyhow::Result<Vec<String>> {
+    let given: Vec<String> = given
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if given.is_empty() {
+        anyhow::bail!("--stages names no stage; choose from {}", STAGES.join(", "));
+    }
+    for g in &given {
+        if !STAGES.contains(&g.as_str()) {
+            anyhow::bail!(
+                "--stages: unknown stage {g:?}; choose from {}",
+                STAGES.join(", ")
+            );
+        }
+    }
+    // run in the pipeline's order whatever order they were given in
+    Ok(STAGES
+        .iter()
+        .filter(|s| given.iter().any(|g| g == *s))
+        .map(|s| s.to_string())
+        .collect())
+}
+
+/// The label whose best layer the SAE and the alignment use: pitch class when analysed, else the first label.
+fn anchor_label(labels: &[String]) -> anyhow::Result<&str> {
+    labels
+        .iter()
+        .find(|l| l.as_str() == "pitch_class")
+        .or_else(|| labels.first())
+        .map(|s| s.as_str())
+        .context("no label to choose a layer by")
+}
+
+/// The best layer of `label` from its finished layer sweep under `out`.
+fn best_layer(out: &std::path::Path, label: &str) -> anyhow::Result<usize> {
+    let p = out
+        .join(format!("probe-{}", mirlens_audio::paths::safe_name(label)))
+        .join("layer_sweep.json");
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&p)
+            .with_context(|| format!("reading {} (run the probe stage first)", p.display()))?,
+    )
+    .with_context(|| format!("parsing {}", p.display()))?;
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            Some((
+                e["layer"].as_str()?.parse::<usize>().ok()?,
+                e["accuracy"].as_f64()?,
+            ))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(l, _)| l)
+        .with_context(|| format!("{} has no numeric layer with an accuracy", p.display()))
+}
+
+/// Settings recorded beside a stage's output; a finished output with equal settings is reused.
+fn reusable(marker: &std::path::Path, settings: &serde_json::Value) -> bool {
+    std::fs::read_to_string(marker)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| &v == settings)
+}
+
+fn sae_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value> {
+    let anchor = anchor_label(labels)?;
+    let layer = best_layer(&a.out, anchor)?;
+    let frames = a.out.join("store-frames");
+    println!("\n[sae] frame-level activations of layer {layer} (the best layer for `{anchor}`)");
+    let mut ex = extract_args(&a.model, &a.job, &frames);
+    ex.layers = layer.to_string();
+    ex.pool = "none".into();
+    extract::run(ex)
+        .map_err(|e| explain_resume(e, &frames))
+        .context("frame extraction")?;
+    let sae_dir = a.out.join("sae");
+    let settings = serde_json::json!({
+        "store": frames, "layer": layer, "arch": "topk", "k": 8, "expansion": 4, "tokens": a.sae_tokens,
+        "seed": a.job.seed,
+    });
+    let marker = sae_dir.join("run-settings.json");
+    if sae_dir.join("sae.json").is_file() && reusable(&marker, &settings) {
+        println!("[sae] reusing the SAE in {}", sae_dir.display());
+    } else {
+        println!("[sae] TopK SAE (k = 8, 4× expansion) on layer {layer}");
+        sae::run(sub(&argv(&[
+            &"train",
+            &"--store",
+            &frames.display(),
+            &"--layer",
+            &layer,
+            &"--k",
+            &8,
+            &"--expansion",
+            &4,
+            &"--tokens",
+            &a.sae_tokens,
+            &"--seed",
+            &a.job.seed,
+            &"--log-every",
+            &100,
+            &"--out",
+            &sae_dir.display(),
+        ]))?)
+        .context("SAE training")?;
+        mirlens_report::write_atomic(&marker, settings.to_string().as_bytes())?;
+    }
+    let feat_dir = sae_dir.join("features");
+    println!("[sae] feature analysis");
+    sae::run(sub(&argv(&[
+        &"features",
+        &"--sae",
+        &sae_dir.display(),
+        &"--store",
+        &frames.display(),
+        &"--layer",
+        &layer,
+        &"--top",
+        &60,
+        &"--labels",
+        &labels.join(","),
+        &"--out",
+        &feat_dir.display(),
+    ]))?)
+    .context("feature analysis")?;
+    let rep: mirlens_sae::analysis::FeatureReport = serde_json::from_str(
+        &std::fs::read_to_string(feat_dir.join("features.json"))
+            .context("reading the feature analysis")?,
+    )?;
+    let (_, _, synth) = extract::load_dataset(&extract_args("logmel", &a.job, &frames))?;
+    let audio = match &synth {
+        Some(ds) => dashboards::AudioSource::Synth(ds.as_ref()),
+        None => dashboards::AudioSource::Files,
+    };
+    let n = dashboards::write(
+        &sae_dir,
+        &frames,
+        layer,
+        &rep,
+        &audio,
+        &dashboards::DashboardOptions {
+            per_label: 2,
+            clips: 4,
+            min_fires: 20,
+            min_precision: 0.5,
+            labels: labels.to_vec(),
+        },
+        &sae_dir.join("dashboards"),
+    )
+    .context("feature dashboards")?;
+    let metrics: serde_json::Value = std::fs::read_to_string(sae_dir.join("metrics.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let dead = rep.features.iter().filter(|f| f.fires == 0).count();
+    println!(
+        "[sae] FVU {:.3}, L0 {:.1}, {dead} of {} features dead on all frames; {n} dashboards",
+        metrics["fvu"].as_f64().unwrap_or(f64::NAN),
+        metrics["l0"].as_f64().unwrap_or(f64::NAN),
+        rep.features.len()
+    );
+    Ok(serde_json::json!({
+        "layer": layer, "anchor_label": anchor, "dir": sae_dir, "metrics": metrics,
+        "dead_on_all_frames": dead, "features": rep.features.len(), "dashboards": n,
+    }))
+}
+
+fn align_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value> {
+    let store = a.out.join("store");
+    let logmel = a.out.join("store-logmel");
+    println!("\n[align] the model's layers against its log-mel input (same clips)");
+    extract_all_layers(
+        "logmel",
+        &a.job.dataset,
+        a.job.seed,
+        a.job.limit,
+        &logmel,
+        a.job.quiet,
+    )
+    .map_err(|e| explain_resume(e, &logmel))
+    .context("log-mel extraction")?;
+    let dir = a.out.join("align");
+    align::run(sub(&argv(&[
+        &"layers",
+        &"--x",
+        &store.display(),
+        &"--y",
+        &logmel.display(),
+        &"--metric",
+        &"cka_debiased,mutual_knn",
+        &"--out",
+        &dir.display(),
+    ]))?)
+    .context("layer matrices")?;
+    let layer = best_layer(&a.out, anchor_label(labels)?)?;
+    let mut scores = serde_json::Map::new();
+    for metric in ["cka_debiased", "mutual_knn"] {
+        let out = dir.join(format!("score-{metric}-layer{layer}.json"));
+        align::run(sub(&argv(&[
+            &"score",
+            &"--x",
+            &store.display(),
+            &"--x-layer",
+            &layer,
+            &"--y",
+            &logmel.display(),
+            &"--y-layer",
+            &0,
+            &"--metric",
+            &metric,
+            &"--permutations",
+            &200,
+            &"--bootstrap",
+            &200,
+            &"--seed",
+            &a.job.seed,
+            &"--out",
+            &out.display(),
+        ]))?)
+        .with_context(|| format!("{metric} with its permutation null"))?;
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
+        scores.insert(metric.into(), v);
+    }
+    let map_out = dir.join(format!("map-ridge-layer{layer}.json"));
+    align::run(sub(&argv(&[
+        &"map",
+        &"--x",
+        &store.display(),
+        &"--x-layer",
+        &layer,
+        &"--y",
+        &logmel.display(),
+        &"--y-layer",
+        &0,
+        &"--method",
+        &"ridge",
+        &"--group-by",
+        &"clip",
+        &"--seed",
+        &a.job.seed,
+        &"--out",
+        &map_out.display(),
+    ]))?)
+    .context("ridge map")?;
+    let map: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map_out)?)?;
+    Ok(serde_json::json!({"layer": layer, "dir": dir, "scores": scores, "map": map}))
 }

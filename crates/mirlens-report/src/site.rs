@@ -1,0 +1,886 @@
+//! The report of a run directory: finds the results that mirlens commands wrote below it (layer sweeps, neuron
+//! reports, SAEs and their feature analyses and dashboards, cross-modal layer matrices and scores, run summaries)
+//! and writes one self-contained `index.html` with inline SVG figures and the dashboards' audio clips copied beside
+//! it. Any directory works: the main job's, or a user's own `extract` + `probe sweep` + `sae train` outputs.
+
+use crate::html::{Html, Section, num, page, table, trace_with_roll};
+use crate::{BarChart, ErrorDisplay, Heatmap, LineChart, ReportError, Series, write_atomic};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// What a report holds, for callers and tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportSummary {
+    /// The page.
+    pub index: PathBuf,
+    /// Section ids written, in order.
+    pub sections: Vec<&'static str>,
+    /// Layer sweeps drawn.
+    pub sweeps: usize,
+    /// Neuron reports shown.
+    pub neuron_reports: usize,
+    /// Feature dashboards shown.
+    pub dashboards: usize,
+    /// Audio clips copied beside the page.
+    pub audio_clips: usize,
+    /// Cross-modal layer matrices drawn.
+    pub matrices: usize,
+    /// Result files linked.
+    pub files: usize,
+}
+
+/// Results found below a run directory.
+#[derive(Debug, Default)]
+struct Found {
+    summary: Option<Value>,
+    stores: Vec<(String, Value)>,
+    sweeps: Vec<(String, String, Value)>,
+    neurons: Vec<(String, String, Value)>,
+    saes: Vec<(String, Option<Value>, Option<Value>)>,
+    features: Vec<(String, Value)>,
+    dashboards: Vec<(PathBuf, String, Value)>,
+    matrices: Vec<(String, Value)>,
+    scores: Vec<(String, Value)>,
+    maps: Vec<(String, Value)>,
+    files: Vec<String>,
+    /// How the page reaches the run directory: `../` when the page sits in a folder of it.
+    prefix: String,
+}
+
+fn read_json(p: &Path) -> Option<Value> {
+    let t = std::fs::read_to_string(p).ok()?;
+    serde_json::from_str(&t).ok()
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The label of a result folder: `probe-pitch_class` → `pitch_class`; otherwise the folder's path.
+fn subject(root: &Path, dir: &Path, prefix: &str) -> String {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.strip_prefix(prefix) {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => {
+            let r = rel(root, dir);
+            if r.is_empty() { ".".into() } else { r }
+        }
+    }
+}
+
+fn is_store(dir: &Path) -> Option<Value> {
+    let m = read_json(&dir.join("manifest.json"))?;
+    m.get("format")
+        .and_then(|f| f.as_str())
+        .is_some_and(|f| f.starts_with("mirlens-store"))
+        .then_some(m)
+}
+
+fn walk(root: &Path, dir: &Path, skip: &Path, depth: usize, f: &mut Found) -> std::io::Result<()> {
+    if depth > 5 {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') || p == skip {
+            continue;
+        }
+        let meta = match std::fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(_) => continue,
+        };
+        if meta.is_dir() {
+            if let Some(m) = is_store(&p) {
+                f.stores.push((rel(root, &p), m));
+                f.files.push(rel(root, &p.join("manifest.json")));
+                continue;
+            }
+            if name == "checkpoint" || name == "checkpoints" {
+                continue;
+            }
+            walk(root, &p, skip, depth + 1, f)?;
+            continue;
+        }
+        if !meta.is_file() {
+            continue;
+        }
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if matches!(ext, "csv" | "json" | "svg" | "txt" | "tsv") {
+            f.files.push(rel(root, &p));
+        }
+        if ext != "json" {
+            continue;
+        }
+        let parent = p.parent().unwrap_or(root);
+        let Some(v) = read_json(&p) else { continue };
+        match name.as_str() {
+            "summary.json" if v.get("mirlens").and_then(|m| m.as_str()) == Some("run") => {
+                if parent == root {
+                    f.summary = Some(v);
+                }
+            }
+            "layer_sweep.json" if v.is_array() => {
+                f.sweeps
+                    .push((subject(root, parent, "probe-"), rel(root, parent), v));
+            }
+            "neurons.json" if v.get("ranking").is_some() => {
+                f.neurons
+                    .push((subject(root, parent, "neurons-"), rel(root, parent), v));
+            }
+            "sae.json" => {
+                f.saes.push((
+                    rel(root, parent),
+                    Some(v),
+                    read_json(&parent.join("metrics.json")),
+                ));
+            }
+            "features.json" if v.get("features").is_some_and(|x| x.is_array()) => {
+                f.features.push((rel(root, parent), v));
+            }
+            "dashboards.json" if v.get("features").is_some_and(|x| x.is_array()) => {
+                f.dashboards
+                    .push((parent.to_path_buf(), rel(root, parent), v));
+            }
+            _ => {
+                if v.get("x_layers").is_some()
+                    && v.get("values").is_some()
+                    && v.get("metric").is_some()
+                {
+                    f.matrices.push((rel(root, &p), v));
+                } else if v.get("metric").is_some()
+                    && v.get("value").is_some()
+                    && v.get("p_value").is_some()
+                {
+                    f.scores.push((rel(root, &p), v));
+                } else if v.get("method").is_some()
+                    && v.get("retrieval").is_some_and(|r| r.is_object())
+                {
+                    f.maps.push((rel(root, &p), v));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn f64_of(v: &Value, k: &str) -> f64 {
+    v.get(k).and_then(|x| x.as_f64()).unwrap_or(f64::NAN)
+}
+
+fn str_of(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(x) => x.to_string(),
+    }
+}
+
+/// The metric a layer-sweep entry reports (accuracy for classification, r2 for regression, …).
+fn sweep_metric(entry: &Value) -> &'static str {
+    ["accuracy", "r2", "f1", "score", "auc"]
+        .into_iter()
+        .find(|k| entry.get(*k).is_some_and(|v| v.is_number()))
+        .unwrap_or("accuracy")
+}
+
+fn overview(found: &Found, run_dir: &Path) -> Html {
+    let mut rows = Vec::new();
+    if let Some(s) = &found.summary {
+        for (k, label) in [
+            ("model", "model"),
+            ("dataset", "dataset"),
+            ("seed", "seed"),
+            ("limit", "clip limit"),
+            ("seconds", "wall time (s)"),
+        ] {
+            let v = match s.get(k) {
+                Some(Value::Number(n)) if k == "seconds" => {
+                    format!("{:.1}", n.as_f64().unwrap_or(f64::NAN))
+                }
+                Some(Value::Null) | None => "–".into(),
+                Some(Value::String(x)) => x.clone(),
+                Some(x) => x.to_string(),
+            };
+            rows.push(vec![Html::text(label), Html::text(&v)]);
+        }
+        if let Some(stages) = s.get("stages").and_then(|x| x.as_array()) {
+            let st: Vec<String> = stages
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect();
+            rows.push(vec![Html::text("stages"), Html::text(&st.join(", "))]);
+        }
+        if let Some(fl) = s.get("failed_labels").and_then(|x| x.as_array())
+            && !fl.is_empty()
+        {
+            let st: Vec<String> = fl
+                .iter()
+                .map(|x| x.as_str().unwrap_or("?").to_string())
+                .collect();
+            rows.push(vec![
+                Html::text("failed labels"),
+                Html::text(&st.join(", ")),
+            ]);
+        }
+    }
+    let mut body = Html::para(&format!("Results found below {}.", run_dir.display()));
+    if !rows.is_empty() {
+        body.push(table(&["field", "value"], &rows));
+    }
+    if !found.stores.is_empty() {
+        let srows: Vec<Vec<Html>> = found
+            .stores
+            .iter()
+            .map(|(p, m)| {
+                let layers = m
+                    .get("layers")
+                    .and_then(|l| l.as_array())
+                    .map_or(0, |l| l.len());
+                vec![
+                    Html::text(p),
+                    Html::text(&str_of(m, "model")),
+                    Html::text(&str_of(m, "dataset")),
+                    Html::text(&str_of(m, "modality")),
+                    Html::text(&format!("{layers}")),
+                    Html::text(&str_of(m, "hidden_size")),
+                    Html::text(&str_of(m, "pooling")),
+                ]
+            })
+            .collect();
+        body.push(Html::element("h3", "", &[Html::text("Activation stores")]));
+        body.push(table(
+            &[
+                "store", "model", "data", "modality", "layers", "width", "pooling",
+            ],
+            &srows,
+        ));
+    }
+    body
+}
+
+fn layers_section(found: &Found) -> Result<Html, ReportError> {
+    let mut body = Html::para(
+        "A linear probe per layer, cross-validated; the band is the 95 % confidence interval over folds. A \
+         label's best layer is where its information is most linearly readable.",
+    );
+    let mut best_rows = Vec::new();
+    let mut by_metric: std::collections::BTreeMap<&str, Vec<Series>> = Default::default();
+    for (label, dir, sweep) in &found.sweeps {
+        let entries = sweep.as_array().cloned().unwrap_or_default();
+        if entries.is_empty() {
+            continue;
+        }
+        let metric = sweep_metric(&entries[0]);
+        let mut pts = Vec::new();
+        let mut ci = Vec::new();
+        let mut names = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let layer = str_of(e, "layer");
+            let x = layer.parse::<f64>().unwrap_or(i as f64);
+            let y = f64_of(e, metric);
+            if !y.is_finite() {
+                continue;
+            }
+            let lo = f64_of(e, "ci_low");
+            let hi = f64_of(e, "ci_high");
+            pts.push((x, y));
+            ci.push(if lo.is_finite() && hi.is_finite() {
+                (lo, hi)
+            } else {
+                (y, y)
+            });
+            names.push(layer);
+        }
+        if pts.is_empty() {
+            continue;
+        }
+        by_metric.entry(metric).or_default().push(
+            Series::new(label.clone(), pts.clone()).with_interval(ci.clone(), ErrorDisplay::Band),
+        );
+        let (bi, &(_, by)) = pts
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
+            .expect("non-empty");
+        best_rows.push(vec![
+            Html::text(label),
+            Html::text(metric),
+            Html::text(&names[bi]),
+            num(by),
+            Html::text(&format!("{:.3}–{:.3}", ci[bi].0, ci[bi].1)),
+            Html::link(&format!("{}{dir}/layer_sweep.csv", found.prefix), "csv"),
+        ]);
+    }
+    for (metric, series) in by_metric {
+        let names: Vec<String> = series.iter().map(|s| s.name.clone()).collect();
+        let chart = LineChart {
+            title: format!("probe {metric} by layer"),
+            x_label: "layer".into(),
+            y_label: metric.into(),
+            series,
+            ..Default::default()
+        };
+        body.push(Html::figure(
+            &chart.to_svg()?,
+            &format!("{metric} of {} (bands: 95 % CI)", names.join(", ")),
+        ));
+    }
+    if !best_rows.is_empty() {
+        body.push(Html::element(
+            "h3",
+            "",
+            &[Html::text("Best layer per label")],
+        ));
+        body.push(table(
+            &["label", "metric", "best layer", "value", "95 % CI", "data"],
+            &best_rows,
+        ));
+    }
+    Ok(body)
+}
+
+fn neurons_section(found: &Found) -> Html {
+    let mut body = Html::para(
+        "Neurons ranked by how much they carry each label at its best layer: accuracy of all neurons, of the top k0, \
+         how many random neurons the top k0 are worth, and selectivity against a control task (higher = the \
+         probe reads the label, not memorised noise).",
+    );
+    let rows: Vec<Vec<Html>> = found
+        .neurons
+        .iter()
+        .map(|(label, dir, n)| {
+            let rc = n.get("random_complement").cloned().unwrap_or(Value::Null);
+            let top: Vec<String> = n
+                .get("ranking")
+                .and_then(|r| r.as_array())
+                .map(|r| {
+                    r.iter()
+                        .take(10)
+                        .map(|x| match x.get("neuron") {
+                            Some(n) => n.to_string(),
+                            None => x.to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mult = f64_of(&rc, "equivalent_multiple");
+            let dense = n.get("dense_accuracy").cloned().unwrap_or(Value::Null);
+            vec![
+                Html::text(label),
+                Html::text(&str_of(n, "method")),
+                Html::text(&str_of(n, "n_neurons")),
+                Html::text(&format!(
+                    "{:.3} ({:.3}–{:.3})",
+                    f64_of(&dense, "value"),
+                    f64_of(&dense, "ci_low"),
+                    f64_of(&dense, "ci_high")
+                )),
+                Html::text(&str_of(&rc, "k0")),
+                num(f64_of(&rc, "top_accuracy")),
+                Html::text(&if mult.is_finite() {
+                    format!("{mult:.1}×")
+                } else {
+                    format!("≥ {:.0}×", f64_of(&rc, "max_multiple"))
+                }),
+                num(f64_of(
+                    n.get("control").unwrap_or(&Value::Null),
+                    "selectivity",
+                )),
+                Html::text(&top.join(", ")),
+                Html::link(&format!("{}{dir}/ranking.csv", found.prefix), "ranking"),
+            ]
+        })
+        .collect();
+    body.push(table(
+        &[
+            "label",
+            "ranking",
+            "neurons",
+            "all neurons (95 % CI)",
+            "k0",
+            "top-k0 accuracy",
+            "worth random",
+            "selectivity",
+            "top neurons",
+            "data",
+        ],
+        &rows,
+    ));
+    body
+}
+
+fn sae_section(
+    found: &Found,
+    out_dir: &Path,
+    summary: &mut ReportSummary,
+) -> Result<Html, ReportError> {
+    let mut body = Html::para(
+        "Sparse autoencoders trained on a layer's activations. FVU is the fraction of variance left unexplained \
+         (lower is better); L0 the active features per row; dead features never fired on held-out rows.",
+    );
+    let mut rows = Vec::new();
+    for (dir, info, metrics) in &found.saes {
+        let info = info.clone().unwrap_or(Value::Null);
+        let m = metrics.clone().unwrap_or(Value::Null);
+        let arch = info
+            .get("arch")
+            .or_else(|| info.get("architecture"))
+            .map(|a| match a {
+                Value::String(s) => s.clone(),
+                Value::Object(o) => {
+                    let kind = o.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
+                    match o.get("k") {
+                        Some(k) => format!("{kind} (k = {k})"),
+                        None => kind.to_string(),
+                    }
+                }
+                x => x.to_string(),
+            })
+            .unwrap_or_default();
+        rows.push(vec![
+            Html::text(dir),
+            Html::text(&arch),
+            Html::text(&str_of(&info, "d_in")),
+            Html::text(&str_of(&info, "n_latents")),
+            num(f64_of(&m, "fvu")),
+            num(f64_of(&m, "l0")),
+            num(f64_of(&m, "dead_fraction")),
+        ]);
+    }
+    if !rows.is_empty() {
+        body.push(table(
+            &[
+                "SAE",
+                "architecture",
+                "input width",
+                "features",
+                "FVU",
+                "L0",
+                "dead fraction",
+            ],
+            &rows,
+        ));
+    }
+    for (dir, rep) in &found.features {
+        let feats = rep
+            .get("features")
+            .and_then(|f| f.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let dens: Vec<f64> = feats
+            .iter()
+            .map(|f| f64_of(f, "density"))
+            .filter(|d| d.is_finite())
+            .collect();
+        let dead = dens.iter().filter(|&&d| d <= 0.0).count();
+        let mut bins = [0u64; 8];
+        let names: Vec<String> = (0..8)
+            .map(|i| format!("1e-{}–1e-{}", 8 - i, 7 - i))
+            .collect();
+        for &d in dens.iter().filter(|&&d| d > 0.0) {
+            let b = ((d.log10() + 8.0).floor() as i64).clamp(0, 7) as usize;
+            bins[b] += 1;
+        }
+        let chart = BarChart {
+            title: format!("feature density ({} alive, {dead} dead)", dens.len() - dead),
+            y_label: "features".into(),
+            labels: names,
+            values: bins.iter().map(|&b| b as f64).collect(),
+            ..Default::default()
+        };
+        body.push(Html::figure(
+            &chart.to_svg()?,
+            &format!("log10 density of the features in {dir}"),
+        ));
+    }
+    for (dash_dir, dir, dash) in &found.dashboards {
+        body.push(Html::element(
+            "h3",
+            "",
+            &[Html::text(&format!("Feature dashboards ({dir})"))],
+        ));
+        if let Some(note) = dash.get("note").and_then(|n| n.as_str()) {
+            body.push(Html::para(note));
+        }
+        for feat in dash
+            .get("features")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+        {
+            body.push(dashboard(feat, dash_dir, out_dir, summary)?);
+            summary.dashboards += 1;
+        }
+    }
+    Ok(body)
+}
+
+fn dashboard(
+    feat: &Value,
+    dash_dir: &Path,
+    out_dir: &Path,
+    summary: &mut ReportSummary,
+) -> Result<Html, ReportError> {
+    let index = feat.get("index").and_then(|i| i.as_u64()).unwrap_or(0);
+    let mut parts = vec![Html::element(
+        "h4",
+        "",
+        &[Html::text(&format!(
+            "feature {index} — {} = {} (precision {:.2}, recall {:.2}); density {:.4}",
+            str_of(feat, "label"),
+            str_of(feat, "class"),
+            f64_of(feat, "precision"),
+            f64_of(feat, "recall"),
+            f64_of(feat, "density"),
+        ))],
+    )];
+    if let Some(h) = feat.get("histogram").and_then(|h| h.as_array()) {
+        let max = f64_of(feat, "max_activation");
+        let n = h.len().max(1);
+        let chart = BarChart {
+            title: format!("feature {index}: non-zero activations"),
+            y_label: "rows".into(),
+            labels: (0..h.len())
+                .map(|i| format!("{:.2}", max * (i as f64 + 0.5) / n as f64))
+                .collect(),
+            values: h.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect(),
+            ..Default::default()
+        };
+        if !chart.values.is_empty() {
+            parts.push(Html::figure(&chart.to_svg()?, "activation histogram"));
+        }
+    }
+    if let Some(assoc) = feat.get("labels").and_then(|l| l.as_array()) {
+        let rows: Vec<Vec<Html>> = assoc
+            .iter()
+            .map(|a| {
+                vec![
+                    Html::text(&str_of(a, "key")),
+                    Html::text(&str_of(a, "class")),
+                    num(f64_of(a, "precision")),
+                    num(f64_of(a, "recall")),
+                    num(f64_of(a, "mutual_information")),
+                ]
+            })
+            .collect();
+        parts.push(table(
+            &["label", "best class", "precision", "recall", "MI (bits)"],
+            &rows,
+        ));
+    }
+    let mut examples = Html::default();
+    for (k, ex) in feat
+        .get("examples")
+        .and_then(|e| e.as_array())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mut ex_parts = vec![Html::element(
+            "div",
+            "",
+            &[Html::text(&format!(
+                "{} @ {:.2} s: {:.3}",
+                str_of(ex, "clip_id"),
+                f64_of(ex, "time"),
+                f64_of(ex, "activation")
+            ))],
+        )];
+        if let Some(w) = ex.get("wav").and_then(|w| w.as_str()) {
+            let src = dash_dir.join(w);
+            let name = format!("f{index}-{k}.wav");
+            let dst_dir = out_dir.join("audio");
+            std::fs::create_dir_all(&dst_dir).map_err(|e| ReportError::Io {
+                path: dst_dir.clone(),
+                source: e,
+            })?;
+            // only regular files inside the dashboard folder are copied
+            let inside = !w.contains("..") && !Path::new(w).is_absolute();
+            match std::fs::read(&src) {
+                Ok(bytes) if inside => {
+                    write_atomic(&dst_dir.join(&name), &bytes)?;
+                    summary.audio_clips += 1;
+                    ex_parts.push(Html::audio(
+                        &format!("audio/{name}"),
+                        &str_of(ex, "clip_id"),
+                    ));
+                }
+                _ => ex_parts.push(Html::element(
+                    "div",
+                    "muted",
+                    &[Html::text("audio unavailable")],
+                )),
+            }
+        }
+        let trace: Vec<(f64, f64)> = ex
+            .get("trace")
+            .and_then(|t| t.as_array())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let notes: Vec<(u8, f64, f64)> = ex
+            .get("notes")
+            .and_then(|t| t.as_array())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|p| {
+                        let pitch = p.get(0)?.as_u64()?;
+                        Some((
+                            u8::try_from(pitch.min(127)).ok()?,
+                            p.get(1)?.as_f64()?,
+                            p.get(2)?.as_f64()?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let dur = f64_of(ex, "duration");
+        if !trace.is_empty() {
+            ex_parts.push(trace_with_roll(
+                &trace,
+                &notes,
+                if dur.is_finite() { dur } else { 1.0 },
+            ));
+        }
+        if let Some(l) = ex.get("clip_labels").and_then(|l| l.as_object()) {
+            let s: Vec<String> = l
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => format!("{k}={s}"),
+                    x => format!("{k}={x}"),
+                })
+                .collect();
+            ex_parts.push(Html::element("div", "muted", &[Html::text(&s.join(" · "))]));
+        }
+        examples.push(Html::element("div", "example", &ex_parts));
+    }
+    parts.push(Html::element("div", "examples", &[examples]));
+    Ok(Html::element("div", "feature", &parts))
+}
+
+fn crossmodal_section(found: &Found) -> Result<Html, ReportError> {
+    let mut body = Html::para(
+        "Representational similarity between two models' layers over the same items (debiased CKA, mutual k-NN: \
+         higher = more alike). Scores list the permutation null's p-value and the bootstrap CI.",
+    );
+    for (path, m) in &found.matrices {
+        let xl: Vec<String> = m["x_layers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap_or("?").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let yl: Vec<String> = m["y_layers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap_or("?").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let vals: Vec<f64> = m["values"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+            .unwrap_or_default();
+        if vals.len() != xl.len() * yl.len() || vals.is_empty() {
+            continue;
+        }
+        let metric = str_of(m, "metric");
+        let h = Heatmap {
+            title: format!("{metric} (n = {})", str_of(m, "n")),
+            row_labels: xl,
+            col_labels: yl,
+            values: vals,
+            annotate: true,
+            row_title: str_of(m, "x_title"),
+            col_title: str_of(m, "y_title"),
+            ..Default::default()
+        };
+        body.push(Html::figure(&h.to_svg()?, path));
+    }
+    if !found.scores.is_empty() {
+        let rows: Vec<Vec<Html>> = found
+            .scores
+            .iter()
+            .map(|(p, s)| {
+                let ci = s.get("ci").and_then(|c| c.as_array());
+                vec![
+                    Html::text(p),
+                    Html::text(&str_of(s, "metric")),
+                    num(f64_of(s, "value")),
+                    num(f64_of(s, "null_mean")),
+                    Html::text(&str_of(s, "p_value")),
+                    Html::text(&ci.map_or("–".into(), |c| {
+                        format!(
+                            "{:.3}–{:.3}",
+                            c.first().and_then(|x| x.as_f64()).unwrap_or(f64::NAN),
+                            c.get(1).and_then(|x| x.as_f64()).unwrap_or(f64::NAN)
+                        )
+                    })),
+                    Html::text(&str_of(s, "n")),
+                ]
+            })
+            .collect();
+        body.push(table(
+            &["score", "measure", "value", "null mean", "p", "CI", "n"],
+            &rows,
+        ));
+    }
+    if !found.maps.is_empty() {
+        body.push(Html::element(
+            "h3",
+            "",
+            &[Html::text(
+                "Maps between the views: held-out fit and retrieval",
+            )],
+        ));
+        body.push(Html::para(
+            "A linear map fitted on training items and applied to held-out ones; retrieval ranks every held-out \
+             item of the other view for each query (R@1: the true partner ranked first; chance = 1 / candidates).",
+        ));
+        let rows: Vec<Vec<Html>> = found
+            .maps
+            .iter()
+            .map(|(p, m)| {
+                let r = &m["retrieval"];
+                vec![
+                    Html::text(p),
+                    Html::text(&str_of(m, "method")),
+                    Html::text(&str_of(m, "n_test")),
+                    num(f64_of(m, "r2_variance_weighted")),
+                    num(f64_of(&r["x_to_y"], "r_at_1")),
+                    num(f64_of(&r["y_to_x"], "r_at_1")),
+                    num(f64_of(&r["x_to_y"], "mrr")),
+                    num(f64_of(&r["y_to_x"], "mrr")),
+                    Html::text(&str_of(&r["x_to_y"], "candidates")),
+                ]
+            })
+            .collect();
+        body.push(table(
+            &[
+                "map",
+                "method",
+                "held-out items",
+                "R² (variance-weighted)",
+                "R@1 x→y",
+                "R@1 y→x",
+                "MRR x→y",
+                "MRR y→x",
+                "candidates",
+            ],
+            &rows,
+        ));
+    }
+    Ok(body)
+}
+
+fn files_section(found: &Found) -> Html {
+    let mut s = String::from("<ul class=\"files\">");
+    for f in &found.files {
+        s.push_str("<li>");
+        s.push_str(Html::link(&format!("{}{f}", found.prefix), f).as_str());
+        s.push_str("</li>");
+    }
+    s.push_str("</ul>");
+    let mut body = Html::para("Every result file below the run directory (CSV, JSON, SVG).");
+    body.push(Html::trusted(s));
+    body
+}
+
+/// Write `out_dir/index.html` (and `out_dir/audio/*.wav`) for the results found below `run_dir`. `out_dir` is
+/// normally `run_dir/report`; it is skipped while scanning.
+pub fn write_report(run_dir: &Path, out_dir: &Path) -> Result<ReportSummary, ReportError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReportError::Io { path, source }
+    };
+    let mut found = Found::default();
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    found.prefix = if abs(out_dir).parent() == Some(abs(run_dir).as_path()) {
+        "../".into()
+    } else {
+        format!("file://{}/", abs(run_dir).display())
+    };
+    walk(run_dir, run_dir, out_dir, 0, &mut found).map_err(io(run_dir))?;
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let mut summary = ReportSummary {
+        index: out_dir.join("index.html"),
+        ..Default::default()
+    };
+    let mut sections = vec![Section {
+        id: "overview",
+        title: "Run".into(),
+        body: overview(&found, run_dir),
+    }];
+    if !found.sweeps.is_empty() {
+        summary.sweeps = found.sweeps.len();
+        sections.push(Section {
+            id: "layers",
+            title: "Which layers know what".into(),
+            body: layers_section(&found)?,
+        });
+    }
+    if !found.neurons.is_empty() {
+        summary.neuron_reports = found.neurons.len();
+        sections.push(Section {
+            id: "neurons",
+            title: "Neurons".into(),
+            body: neurons_section(&found),
+        });
+    }
+    if !found.saes.is_empty() || !found.features.is_empty() || !found.dashboards.is_empty() {
+        let body = sae_section(&found, out_dir, &mut summary)?;
+        sections.push(Section {
+            id: "features",
+            title: "Sparse features".into(),
+            body,
+        });
+    }
+    if !found.matrices.is_empty() || !found.scores.is_empty() || !found.maps.is_empty() {
+        summary.matrices = found.matrices.len();
+        sections.push(Section {
+            id: "crossmodal",
+            title: "Similarity between models and modalities".into(),
+            body: crossmodal_section(&found)?,
+        });
+    }
+    summary.files = found.files.len();
+    sections.push(Section {
+        id: "files",
+        title: "Files".into(),
+        body: files_section(&found),
+    });
+    summary.sections = sections.iter().map(|s| s.id).collect();
+    let title = match &found.summary {
+        Some(s) => format!("mirlens report — {}", str_of(s, "model")),
+        None => "mirlens report".to_string(),
+    };
+    let subtitle = Html::para(&format!(
+        "{} · mirlens {}",
+        run_dir.display(),
+        env!("CARGO_PKG_VERSION")
+    ));
+    let html = page(&title, &subtitle, &sections);
+    write_atomic(&summary.index, html.as_bytes())?;
+    Ok(summary)
+}
