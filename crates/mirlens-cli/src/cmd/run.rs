@@ -248,6 +248,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             summary_path.display()
         );
     }
+    let stages = check_stages(&a.stages)?;
     let labels = a.job.label_list();
     check_labels(&a.job, &store, &labels)?;
     if a.model == DEFAULT_MODEL {
@@ -261,8 +262,11 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!("model: {}", a.model);
     }
-    println!("dataset: {} (built-in, seed {})", a.job.dataset, a.job.seed);
-    let stages = check_stages(&a.stages)?;
+    if extract::BUILTIN_DATASETS.contains(&a.job.dataset.as_str()) {
+        println!("dataset: {} (built-in, seed {})", a.job.dataset, a.job.seed);
+    } else {
+        println!("dataset: {} (manifest)", a.job.dataset);
+    }
     let on = |st: &str| stages.iter().any(|s| s == st);
     if on("extract") {
         println!("\n[extract] activations of every layer (mean-pooled per clip)");
@@ -529,6 +533,19 @@ fn sae_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value
     if sae_dir.join("sae.json").is_file() && reusable(&marker, &settings) {
         println!("[sae] reusing the SAE in {}", sae_dir.display());
     } else {
+        if marker.is_file() {
+            // an SAE this job trained with other settings: its resumable checkpoint would be refused
+            let ck = sae_dir.join("checkpoint");
+            if ck.is_dir() {
+                std::fs::remove_dir_all(&ck)
+                    .with_context(|| format!("removing the earlier run's {}", ck.display()))?;
+            }
+        } else if sae_dir.exists() {
+            anyhow::bail!(
+                "{} exists and was not written by `mirlens run`; not replacing it (choose another --out)",
+                sae_dir.display()
+            );
+        }
         println!("[sae] TopK SAE (k = 8, 4× expansion) on layer {layer}");
         sae::run(sub(&argv(&[
             &"train",

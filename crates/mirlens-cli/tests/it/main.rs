@@ -12,5 +12,6 @@ mod extract;
 mod pretrain;
 mod probe;
 mod reliability;
+mod report;
 mod run;
 mod sae;

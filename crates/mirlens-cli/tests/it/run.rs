@@ -4,7 +4,15 @@ use std::process::Command;
 
 fn run(out: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_mirlens"))
-        .args(["run", "--quiet", "--limit", "96", "--out"])
+        .args([
+            "run",
+            "--quiet",
+            "--limit",
+            "96",
+            "--stages",
+            "extract,probe",
+            "--out",
+        ])
         .arg(out)
         .output()
         .unwrap()
