@@ -76,6 +76,15 @@ impl Html {
             escape(text)
         ))
     }
+    /// A link to `base` + the percent-encoded `rel`; `base` is an already-encoded URL prefix (`../`, `file:///…/`).
+    pub fn link_in(base: &str, rel: &str, text: &str) -> Html {
+        Html(format!(
+            "<a href=\"{}{}\">{}</a>",
+            escape(base),
+            escape(&url_path(rel)),
+            escape(text)
+        ))
+    }
     /// An inline SVG figure produced by this crate's charts, with a caption.
     pub fn figure(svg: &str, caption: &str) -> Html {
         let body = svg

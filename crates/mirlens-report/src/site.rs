@@ -323,7 +323,7 @@ fn layers_section(found: &Found) -> Result<Html, ReportError> {
             Html::text(&names[bi]),
             num(by),
             Html::text(&format!("{:.3}–{:.3}", ci[bi].0, ci[bi].1)),
-            Html::link(&format!("{}{dir}/layer_sweep.csv", found.prefix), "csv"),
+            Html::link_in(&found.prefix, &format!("{dir}/layer_sweep.csv"), "csv"),
         ]);
     }
     for (metric, series) in by_metric {
@@ -402,7 +402,7 @@ fn neurons_section(found: &Found) -> Html {
                     "selectivity",
                 )),
                 Html::text(&top.join(", ")),
-                Html::link(&format!("{}{dir}/ranking.csv", found.prefix), "ranking"),
+                Html::link_in(&found.prefix, &format!("{dir}/ranking.csv"), "ranking"),
             ]
         })
         .collect();
@@ -798,7 +798,7 @@ fn files_section(found: &Found) -> Html {
     let mut s = String::from("<ul class=\"files\">");
     for f in &found.files {
         s.push_str("<li>");
-        s.push_str(Html::link(&format!("{}{f}", found.prefix), f).as_str());
+        s.push_str(Html::link_in(&found.prefix, f, f).as_str());
         s.push_str("</li>");
     }
     s.push_str("</ul>");
@@ -819,7 +819,10 @@ pub fn write_report(run_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Rep
     found.prefix = if abs(out_dir).parent() == Some(abs(run_dir).as_path()) {
         "../".into()
     } else {
-        format!("file://{}/", abs(run_dir).display())
+        format!(
+            "file://{}/",
+            crate::html::url_path(&abs(run_dir).to_string_lossy())
+        )
     };
     walk(run_dir, run_dir, out_dir, 0, &mut found).map_err(io(run_dir))?;
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
@@ -883,4 +886,141 @@ pub fn write_report(run_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Rep
     let html = page(&title, &subtitle, &sections);
     write_atomic(&summary.index, html.as_bytes())?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn put(p: &Path, v: &Value) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, v.to_string()).unwrap();
+    }
+
+    /// A run directory as a user's commands leave it, with hostile names.
+    fn user_run(root: &Path) {
+        let hostile = "probe-<img src=x onerror=alert(1)>";
+        put(
+            &root.join(hostile).join("layer_sweep.json"),
+            &json!([
+                {"layer": "0", "accuracy": 0.5, "ci_low": 0.4, "ci_high": 0.6},
+                {"layer": "1", "accuracy": 0.9, "ci_low": 0.85, "ci_high": 0.95},
+            ]),
+        );
+        put(
+            &root.join("store").join("manifest.json"),
+            &json!({"format": "mirlens-store/2", "model": "m<1>", "layers": [0, 1], "hidden_size": 4}),
+        );
+        // store internals are not listed
+        put(
+            &root.join("store").join("stats").join("layer-000.json"),
+            &json!({}),
+        );
+        put(
+            &root.join("neurons-key").join("neurons.json"),
+            &json!({"method": "anova_f", "n_neurons": 4, "ranking": [{"neuron": 3}, {"neuron": 1}],
+                    "dense_accuracy": {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9},
+                    "random_complement": {"k0": 1, "top_accuracy": 0.6, "equivalent_multiple": 2.0},
+                    "control": {"selectivity": 0.4}}),
+        );
+        let dash = root.join("sae").join("dashboards");
+        std::fs::create_dir_all(dash.join("audio")).unwrap();
+        std::fs::write(dash.join("audio").join("a.wav"), b"RIFFfake").unwrap();
+        std::fs::write(root.join("secret.wav"), b"secret").unwrap();
+        let ex = |wav: &str| {
+            json!({"clip_id": "<script>alert(2)</script>", "time": 0.5, "activation": 1.5, "wav": wav,
+                   "trace": [[0.0, 0.0], [0.5, 1.5]], "notes": [[60, 0.0, 0.75]], "duration": 1.0,
+                   "clip_labels": {"family": "<b>x</b>"}})
+        };
+        put(
+            &dash.join("dashboards.json"),
+            &json!({"features": [{"index": 7, "label": "family", "class": "<i>c</i>", "precision": 0.9,
+                     "recall": 0.2, "density": 0.01, "max_activation": 2.0, "histogram": [1, 2, 3],
+                     "labels": [], "examples": [ex("audio/a.wav"), ex("../../secret.wav")]}]}),
+        );
+        put(
+            &root.join("align").join("cka_debiased.json"),
+            &json!({"metric": "cka_debiased", "x_layers": ["0", "1"], "y_layers": ["0"], "values": [0.1, 0.2],
+                    "n": 10}),
+        );
+        put(
+            &root.join("align").join("score.json"),
+            &json!({"metric": "cka_debiased", "value": 0.2, "null_mean": 0.0, "p_value": 0.01, "ci": [0.1, 0.3],
+                    "n": 10}),
+        );
+        std::fs::write(root.join("notes.md"), "not listed").unwrap();
+    }
+
+    #[test]
+    fn a_user_run_directory_becomes_one_escaped_page() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("run");
+        user_run(&root);
+        let s = write_report(&root, &root.join("report")).unwrap();
+        assert_eq!(
+            s.sections,
+            [
+                "overview",
+                "layers",
+                "neurons",
+                "features",
+                "crossmodal",
+                "files"
+            ]
+        );
+        assert_eq!(
+            (
+                s.sweeps,
+                s.neuron_reports,
+                s.dashboards,
+                s.audio_clips,
+                s.matrices
+            ),
+            (1, 1, 1, 1, 1)
+        );
+        // 5 JSON results + the store manifest; the store's internals, audio and markdown are not listed
+        assert_eq!(s.files, 6);
+        let html = std::fs::read_to_string(&s.index).unwrap();
+        for raw in ["<img", "<script>alert", "<b>x", "<i>c", "m<1>"] {
+            assert!(!html.contains(raw), "{raw} unescaped");
+        }
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"));
+        // links reach the run directory from report/, percent-encoded
+        assert!(html.contains(
+            "href=\"../probe-%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/layer_sweep.csv\""
+        ));
+        // the clip inside the dashboard folder is copied; the one pointing outside it is not
+        assert_eq!(
+            std::fs::read(root.join("report").join("audio").join("f7-0.wav")).unwrap(),
+            b"RIFFfake"
+        );
+        assert!(!root.join("report").join("audio").join("f7-1.wav").exists());
+        assert!(html.contains("audio unavailable"));
+        assert_eq!(html.matches("<audio ").count(), 1);
+        // the best layer and the neuron ranking as the results hold them
+        assert!(html.contains("<td>accuracy</td><td>1</td><td>0.900</td><td>0.850–0.950</td>"));
+        assert!(html.contains("<td>3, 1</td>"));
+        // a second report replaces the first and does not list itself
+        let s2 = write_report(&root, &root.join("report")).unwrap();
+        assert_eq!(s2.files, 6);
+    }
+
+    #[test]
+    fn a_page_outside_the_run_links_back_by_absolute_path() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("run");
+        user_run(&root);
+        let s = write_report(&root, &d.path().join("elsewhere")).unwrap();
+        let html = std::fs::read_to_string(&s.index).unwrap();
+        let abs = std::path::absolute(&root).unwrap();
+        assert!(
+            html.contains(&format!(
+                "href=\"file://{}/align/score.json\"",
+                abs.display()
+            )),
+            "{html}"
+        );
+    }
 }
