@@ -185,7 +185,7 @@ border:1px solid #ddd;border-radius:6px}table{border-collapse:collapse;margin:.5
 padding:.25em .6em;text-align:left;vertical-align:top}th{background:#eef}figure{display:inline-block;margin:.5em 1em \
 .5em 0;vertical-align:top}figure svg{max-width:100%;height:auto}figcaption{font-size:.85em;color:#555}\
 .feature{border-top:1px solid #ddd;padding-top:.8em;margin-top:.8em}.examples{display:flex;flex-wrap:wrap}.example{margin:.4em;\
-padding:.4em;border:1px solid #eee;vertical-align:top}.example svg{display:block}.muted{color:#777}\
+padding:.4em;border:1px solid #eee;width:240px;font-size:.85em}.example svg{display:block}.example audio{width:100%}.feature figure svg{max-width:460px}.muted{color:#777}\
 .files li{font-family:monospace}";
 
 /// Marks every audio element with the duration it loaded (`data-duration`) or the error it hit

@@ -630,6 +630,10 @@ fn sae_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value
 }
 
 fn align_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value> {
+    if a.model == "logmel" {
+        println!("\n[align] skipped: the model is the log-mel input itself");
+        return Ok(serde_json::json!({"skipped": "the model is the log-mel input"}));
+    }
     let store = a.out.join("store");
     let logmel = a.out.join("store-logmel");
     println!("\n[align] the model's layers against its log-mel input (same clips)");
