@@ -11,6 +11,7 @@
 //!   written as WAV + manifest.
 
 pub mod adapters;
+pub mod cards;
 pub mod error;
 pub mod manifest;
 pub mod synth;

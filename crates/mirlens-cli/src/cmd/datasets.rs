@@ -29,8 +29,18 @@ pub enum DatasetsCommand {
     Synth(SynthArgs),
     /// Build a manifest from a dataset in its published layout.
     Manifest(ManifestArgs),
-    /// Summarise a manifest: clips, splits, label columns, classes, content hash.
+    /// Summarise a manifest (clips, splits, label columns, classes, content hash), or show a dataset card by name.
     Show(ShowArgs),
+    /// The dataset cards (datasets/*.toml): built-in generators and the published datasets with an adapter.
+    List(ListArgs),
+}
+
+/// Arguments of `mirlens datasets list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Print the cards as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which synthetic dataset.
@@ -161,7 +171,7 @@ pub struct ManifestArgs {
 /// Arguments of `mirlens datasets show`.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// Manifest file (`.jsonl` or `.csv`).
+    /// Manifest file (`.jsonl` or `.csv`), or the name of a dataset card (`mirlens datasets list`).
     pub manifest: PathBuf,
     /// Also check that every listed file exists.
     #[arg(long)]
@@ -181,7 +191,73 @@ pub fn run(args: DatasetsArgs) -> Result<ExitCode> {
         DatasetsCommand::Synth(a) => synth(a),
         DatasetsCommand::Manifest(a) => manifest(a),
         DatasetsCommand::Show(a) => show(a),
+        DatasetsCommand::List(a) => list(a),
     }
+}
+
+fn list(a: ListArgs) -> Result<ExitCode> {
+    let cards = mirlens_datasets::cards::builtin_cards();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&cards)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<16} {:<8} {:<11} {:>6}  {:<24} labels",
+        "name", "kind", "modality", "clips", "licence"
+    );
+    for c in &cards {
+        let kind = match c.kind {
+            mirlens_datasets::cards::CardKind::Builtin => "built-in",
+            mirlens_datasets::cards::CardKind::Adapter => "adapter",
+        };
+        let mut licence: String = c.licence.chars().take(24).collect();
+        if c.licence.chars().count() > 24 {
+            licence.pop();
+            licence.push('…');
+        }
+        println!(
+            "{:<16} {:<8} {:<11} {:>6}  {:<24} {}",
+            c.name,
+            kind,
+            c.modality,
+            c.clips.map_or("-".to_string(), |n| n.to_string()),
+            licence,
+            c.labels.keys().cloned().collect::<Vec<_>>().join(",")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_card(c: &mirlens_datasets::cards::DatasetCard, json: bool) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(c)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} ({:?}, {})", c.name, c.kind, c.modality);
+    println!("{}", c.description);
+    println!("source       {}", c.source);
+    println!("licence      {}", c.licence);
+    println!("obtain       {}", c.obtain);
+    if let Some(l) = &c.layout {
+        println!("layout       --layout {l}");
+    }
+    if let Some(n) = c.clips {
+        println!("clips        {n} (default parameters)");
+    }
+    println!("sample rate  {} Hz", c.sample_rate);
+    println!(
+        "splits       {}",
+        if c.splits.is_empty() {
+            "-".to_string()
+        } else {
+            c.splits.join(", ")
+        }
+    );
+    println!("labels");
+    for (k, t) in &c.labels {
+        println!("  {k:<22} {t}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_pitches(s: &str) -> Result<PitchRange> {
@@ -403,6 +479,23 @@ fn manifest(a: ManifestArgs) -> Result<ExitCode> {
 }
 
 fn show(a: ShowArgs) -> Result<ExitCode> {
+    // a card name that is not also a file
+    if !a.manifest.exists()
+        && let Some(c) = a.manifest.to_str().and_then(mirlens_datasets::cards::card)
+    {
+        return show_card(&c, a.json);
+    }
+    if !a.manifest.exists() {
+        anyhow::bail!(
+            "{} is neither a manifest file nor a dataset card (cards: {})",
+            a.manifest.display(),
+            mirlens_datasets::cards::builtin_cards()
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let (m, entry_lines) = Manifest::read_with_lines(&a.manifest)?;
     if a.check_files {
         m.check_files(&a.manifest)?;

@@ -316,3 +316,66 @@ fn bad_input_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn dataset_cards_are_listed_shown_and_their_layouts_exist() {
+    let bin = env!("CARGO_BIN_EXE_mirlens");
+    let o = std::process::Command::new(bin)
+        .args(["datasets", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let cards: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cards = cards.as_array().unwrap();
+    let names: Vec<&str> = cards.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "synth-notes",
+            "synth-chords",
+            "synth-sequences",
+            "nsynth",
+            "gtzan",
+            "giantsteps",
+            "maestro",
+            "mtg-jamendo"
+        ]
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    for c in cards {
+        let name = c["name"].as_str().unwrap();
+        let o = std::process::Command::new(bin)
+            .args(["datasets", "show", name])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && text.contains(c["licence"].as_str().unwrap()),
+            "{name}: {text}"
+        );
+        if let Some(layout) = c["layout"].as_str() {
+            // the card's layout is one the adapter command accepts: it fails on the missing root, not the flag
+            let o = std::process::Command::new(bin)
+                .args(["datasets", "manifest", "--layout", layout, "--out"])
+                .arg(tmp.path().join("m.jsonl"))
+                .arg(tmp.path().join("absent"))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                !o.status.success() && !err.contains("invalid value"),
+                "{layout}: {err}"
+            );
+        }
+    }
+    let o = std::process::Command::new(bin)
+        .args(["datasets", "show", "nosuch"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && err.contains("neither a manifest file nor a dataset card (cards: synth-notes"),
+        "{err}"
+    );
+}
