@@ -10,12 +10,15 @@
 //! - computes layer × layer matrices reusing per-layer Gram matrices and neighbour lists ([`layers`]);
 //! - fits linear maps X → Y (ridge with CV, orthogonal Procrustes, reduced-rank regression, CCA) and scores them by
 //!   held-out R² and retrieval in both directions ([`maps`], [`retrieval`]);
+//! - trains contrastive linear heads (symmetric InfoNCE, SigLIP) with hand-written gradients and Adam
+//!   ([`contrastive`]);
 //! - reads the views from `.npy` files ([`npy`]) or pairs the rows of two activation stores by clip id and time
 //!   overlap ([`pairing`]).
 //!
 //! Formulas, conventions and where the reference implementations disagree: `docs/align.md`. The crate reads stores
 //! and plain matrices only; it never decodes audio or runs a model.
 
+pub mod contrastive;
 pub mod error;
 pub mod knn;
 pub mod layers;

@@ -1,5 +1,6 @@
 //! Integration tests of mirlens-align.
 
+mod contrastive;
 mod golden;
 mod layers;
 mod maps;
