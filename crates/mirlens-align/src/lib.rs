@@ -12,6 +12,8 @@
 //!   held-out R² and retrieval in both directions ([`maps`], [`retrieval`]);
 //! - trains contrastive linear heads (symmetric InfoNCE, SigLIP) with hand-written gradients and Adam
 //!   ([`contrastive`]);
+//! - measures how much a map saves paired labels: a probe of Y applied to mapped X against a probe trained on X
+//!   with the same labels ([`efficiency`]);
 //! - reads the views from `.npy` files ([`npy`]) or pairs the rows of two activation stores by clip id and time
 //!   overlap ([`pairing`]).
 //!
@@ -19,6 +21,7 @@
 //! and plain matrices only; it never decodes audio or runs a model.
 
 pub mod contrastive;
+pub mod efficiency;
 pub mod error;
 pub mod knn;
 pub mod layers;

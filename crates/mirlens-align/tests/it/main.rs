@@ -1,6 +1,7 @@
 //! Integration tests of mirlens-align.
 
 mod contrastive;
+mod efficiency;
 mod golden;
 mod layers;
 mod maps;
