@@ -414,3 +414,177 @@ pub fn encode_labels(keys: &[String]) -> (Vec<usize>, Vec<String>) {
         .collect();
     (idx, names)
 }
+
+/// Paired views with a class per pair.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    /// The views and the group (clip) of each pair.
+    pub paired: crate::pairing::Paired,
+    /// Class of each pair.
+    pub labels: Vec<usize>,
+    /// Class names (store labels) or numbers (`.npy` labels), indexed by class.
+    pub classes: Vec<String>,
+}
+
+/// Load two views with a class per pair: two `.npy` matrices with `labels_npy` (one non-negative integer per row),
+/// or two store layers paired by `mode` (`Overlap` or `Order`) with the Y store's label `label` (an int or string
+/// label, row- or clip-level; pairs whose Y row lacks it are dropped).
+pub fn load_labelled(
+    x: &crate::pairing::Source,
+    y: &crate::pairing::Source,
+    mode: crate::pairing::Pairing,
+    label: Option<&str>,
+    labels_npy: Option<&Path>,
+) -> Result<Labelled> {
+    use crate::pairing::{self, Paired, Pairing, Source, StorePairing};
+    use mirlens_core::LabelValue;
+    match (x, y) {
+        (Source::Npy(_), Source::Npy(_)) => {
+            let path = labels_npy.ok_or_else(|| AlignError::InvalidParam {
+                name: "labels",
+                reason: ".npy inputs need --labels FILE.npy (an integer class per row)".into(),
+            })?;
+            let paired = pairing::load_pair(x, y, mode)?;
+            let labels = crate::npy::read_labels(path)?;
+            if labels.len() != paired.x.nrows() {
+                return Err(AlignError::RowMismatch {
+                    x: paired.x.nrows(),
+                    y: labels.len(),
+                });
+            }
+            let k = labels.iter().max().map_or(0, |m| m + 1);
+            Ok(Labelled {
+                paired,
+                labels,
+                classes: (0..k).map(|c| c.to_string()).collect(),
+            })
+        }
+        (Source::Store { dir: a, layer: la }, Source::Store { dir: b, layer: lb }) => {
+            let name = label.ok_or_else(|| AlignError::InvalidParam {
+                name: "label",
+                reason: "store inputs need --label NAME (a label of the Y store)".into(),
+            })?;
+            if mode == Pairing::Pooled {
+                return Err(AlignError::InvalidParam {
+                    name: "pairing",
+                    reason: "labels are per row; use --pairing overlap or order".into(),
+                });
+            }
+            let xs = mirlens_store::reader::Store::open(a)?;
+            let ys = mirlens_store::reader::Store::open(b)?;
+            let p = StorePairing::new(&xs, &ys, mode)?;
+            let values = ys.label_values(name)?;
+            let mut keep = Vec::new();
+            let mut keys = Vec::new();
+            for (k, &row) in p.y_rows.iter().enumerate() {
+                match &values[row] {
+                    Some(LabelValue::Int(v)) => {
+                        keep.push(k);
+                        keys.push(format!("{v:020}"));
+                    }
+                    Some(LabelValue::Str(s)) => {
+                        keep.push(k);
+                        keys.push(s.clone());
+                    }
+                    Some(other) => {
+                        return Err(AlignError::InvalidParam {
+                            name: "label",
+                            reason: format!(
+                                "{name} is a {} label; a class needs an int or string label",
+                                other.type_name()
+                            ),
+                        });
+                    }
+                    None => {}
+                }
+            }
+            let xl = p.x_view(&pairing::read_layer(&xs, *la)?);
+            let yl = p.y_view(&pairing::read_layer(&ys, *lb)?);
+            let (labels, mut classes) = encode_labels(&keys);
+            for c in &mut classes {
+                if let Ok(v) = c.parse::<i64>() {
+                    *c = v.to_string();
+                }
+            }
+            Ok(Labelled {
+                paired: Paired {
+                    x: linalg::select_rows(xl.as_ref(), &keep),
+                    y: linalg::select_rows(yl.as_ref(), &keep),
+                    groups: keep.iter().map(|&k| p.groups[k]).collect(),
+                    group_names: p.group_names.clone(),
+                },
+                labels,
+                classes,
+            })
+        }
+        _ => Err(AlignError::InvalidParam {
+            name: "x/y",
+            reason: "give two .npy files or two stores".into(),
+        }),
+    }
+}
+
+/// Result of [`transfer`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferReport {
+    /// Map family.
+    pub method: MapMethod,
+    /// Training pairs (the map, both probes).
+    pub n_train: usize,
+    /// Held-out pairs.
+    pub n_test: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Share of the most frequent class among the held-out items.
+    pub chance: f64,
+    /// Probe trained on Y, applied to held-out Y.
+    pub y_probe_on_y: f64,
+    /// Probe trained on Y, applied to held-out X mapped into Y's space (the transfer).
+    pub y_probe_on_mapped_x: f64,
+    /// Probe trained on X, applied to held-out X (the direct route).
+    pub x_probe_on_x: f64,
+    /// `y_probe_on_mapped_x − x_probe_on_x`.
+    pub transfer_gap: f64,
+}
+
+/// Probe transfer through a map (reference §10.2, X5): a probe trained on Y's features is applied to X mapped into
+/// Y's space by a map fitted on the same training pairs, against a probe trained on X, a probe on Y itself and the
+/// majority class. `params.sizes` and `params.seeds` are not used.
+pub fn transfer(
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    labels: &[usize],
+    groups: Option<&[u32]>,
+    params: &EfficiencyParams,
+) -> Result<TransferReport> {
+    if x.nrows() != y.nrows() {
+        return Err(AlignError::RowMismatch {
+            x: x.nrows(),
+            y: y.nrows(),
+        });
+    }
+    linalg::check_finite(x, "X")?;
+    linalg::check_finite(y, "Y")?;
+    let k = check_labels(labels, x.nrows())?;
+    let (tr, te) = split(x.nrows(), groups, params)?;
+    let (xtr, ytr) = (linalg::select_rows(x, &tr), linalg::select_rows(y, &tr));
+    let (xte, yte) = (linalg::select_rows(x, &te), linalg::select_rows(y, &te));
+    let ltr: Vec<usize> = tr.iter().map(|&i| labels[i]).collect();
+    let lte: Vec<usize> = te.iter().map(|&i| labels[i]).collect();
+    let y_probe = RidgeClassifier::fit(ytr.as_ref(), &ltr, k, params.probe_lambda)?;
+    let x_probe = RidgeClassifier::fit(xtr.as_ref(), &ltr, k, params.probe_lambda)?;
+    let map = fit_map(xtr.as_ref(), ytr.as_ref(), params)?;
+    let mapped = y_probe.accuracy(map.apply(xte.as_ref()).as_ref(), &lte);
+    let direct = x_probe.accuracy(xte.as_ref(), &lte);
+    Ok(TransferReport {
+        method: params.method,
+        n_train: tr.len(),
+        n_test: te.len(),
+        classes: k,
+        chance: majority_share(&lte, k),
+        y_probe_on_y: y_probe.accuracy(yte.as_ref(), &lte),
+        y_probe_on_mapped_x: mapped,
+        x_probe_on_x: direct,
+        transfer_gap: mapped - direct,
+    })
+}

@@ -101,3 +101,51 @@ fn mapped_probe_beats_direct_probe_at_small_n_and_converges() {
     };
     assert!(efficiency::efficiency(x.as_ref(), y.as_ref(), &l, None, &bad).is_err());
 }
+
+#[test]
+fn transfer_through_the_map_and_chance_for_unrelated_views() {
+    let (x, y, l) = planted(3, 600, 4, 4.0);
+    let p = EfficiencyParams::default();
+    let r = efficiency::transfer(x.as_ref(), y.as_ref(), &l, None, &p).unwrap();
+    eprintln!("{r:?}");
+    assert_eq!((r.n_train, r.n_test, r.classes), (480, 120, 4));
+    assert!(r.y_probe_on_y > 0.99);
+    assert!(r.y_probe_on_mapped_x > 0.95 && r.x_probe_on_x > 0.95);
+    assert!((r.transfer_gap - (r.y_probe_on_mapped_x - r.x_probe_on_x)).abs() < 1e-15);
+    // X unrelated to Y: the transferred probe falls to about the majority-class share.
+    let mut rng = StdRng::seed_from_u64(4);
+    let noise = randn(&mut rng, 600, 40);
+    let r = efficiency::transfer(noise.as_ref(), y.as_ref(), &l, None, &p).unwrap();
+    eprintln!("{r:?}");
+    assert!(r.y_probe_on_y > 0.99);
+    assert!(r.y_probe_on_mapped_x < r.chance + 0.12, "{r:?}");
+    assert!(r.x_probe_on_x < r.chance + 0.12, "{r:?}");
+}
+
+#[test]
+fn integer_npy_labels_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.npy");
+    let labels: [i64; 5] = [0, 2, 1, 2, 7];
+    let mut header = "{'descr': '<i8', 'fortran_order': False, 'shape': (5,), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in labels {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(&path, &out).unwrap();
+    assert_eq!(
+        mirlens_align::npy::read_labels(&path).unwrap(),
+        vec![0, 2, 1, 2, 7]
+    );
+    // A negative class is refused.
+    let n = out.len();
+    out[n - 8..].copy_from_slice(&(-3i64).to_le_bytes());
+    std::fs::write(&path, &out).unwrap();
+    assert!(mirlens_align::npy::read_labels(&path).is_err());
+}
