@@ -14,6 +14,8 @@
 //!   ([`contrastive`]);
 //! - measures how much a map saves paired labels: a probe of Y applied to mapped X against a probe trained on X
 //!   with the same labels ([`efficiency`]);
+//! - matches the features of two SAE dictionaries one-to-one by activation correlation (Hungarian algorithm) against
+//!   a shuffled-pairing null ([`features`]);
 //! - reads the views from `.npy` files ([`npy`]) or pairs the rows of two activation stores by clip id and time
 //!   overlap ([`pairing`]).
 //!
@@ -23,6 +25,7 @@
 pub mod contrastive;
 pub mod efficiency;
 pub mod error;
+pub mod features;
 pub mod knn;
 pub mod layers;
 pub mod linalg;

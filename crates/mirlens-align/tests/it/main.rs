@@ -2,6 +2,7 @@
 
 mod contrastive;
 mod efficiency;
+mod features;
 mod golden;
 mod layers;
 mod maps;
