@@ -10,13 +10,22 @@
 //! - computes layer × layer matrices reusing per-layer Gram matrices and neighbour lists ([`layers`]);
 //! - fits linear maps X → Y (ridge with CV, orthogonal Procrustes, reduced-rank regression, CCA) and scores them by
 //!   held-out R² and retrieval in both directions ([`maps`], [`retrieval`]);
+//! - trains contrastive linear heads (symmetric InfoNCE, SigLIP) with hand-written gradients and Adam
+//!   ([`contrastive`]);
+//! - measures how much a map saves paired labels: a probe of Y applied to mapped X against a probe trained on X
+//!   with the same labels ([`efficiency`]);
+//! - matches the features of two SAE dictionaries one-to-one by activation correlation (Hungarian algorithm) against
+//!   a shuffled-pairing null ([`features`]);
 //! - reads the views from `.npy` files ([`npy`]) or pairs the rows of two activation stores by clip id and time
 //!   overlap ([`pairing`]).
 //!
 //! Formulas, conventions and where the reference implementations disagree: `docs/align.md`. The crate reads stores
 //! and plain matrices only; it never decodes audio or runs a model.
 
+pub mod contrastive;
+pub mod efficiency;
 pub mod error;
+pub mod features;
 pub mod knn;
 pub mod layers;
 pub mod linalg;

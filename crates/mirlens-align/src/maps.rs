@@ -1,7 +1,9 @@
 //! Linear maps from view X to view Y, fitted on training pairs and scored on held-out pairs: ridge regression
 //! (unpenalised intercept, λ by K-fold CV on a log grid scaled by tr(XᵀX)/p), orthogonal Procrustes (centred or
-//! centred + unit Frobenius norm), reduced-rank regression and CCA projection.
+//! centred + unit Frobenius norm), reduced-rank regression, CCA projection and contrastive linear heads (InfoNCE,
+//! SigLIP; [`crate::contrastive`]).
 
+use crate::contrastive::{self, ContrastiveLoss, ContrastiveParams, ContrastiveSummary};
 use crate::error::{AlignError, Result};
 use crate::linalg::{self, Matrix};
 use crate::retrieval::{self, Retrieval};
@@ -20,6 +22,12 @@ pub enum MapMethod {
     Rrr,
     /// CCA projection of both views into their shared canonical space.
     Cca,
+    /// Two linear heads trained with the symmetric InfoNCE loss.
+    #[serde(rename = "infonce")]
+    InfoNce,
+    /// Two linear heads trained with the SigLIP sigmoid loss.
+    #[serde(rename = "siglip")]
+    Siglip,
 }
 
 impl MapMethod {
@@ -30,6 +38,8 @@ impl MapMethod {
             MapMethod::Procrustes => "procrustes",
             MapMethod::Rrr => "rrr",
             MapMethod::Cca => "cca",
+            MapMethod::InfoNce => "infonce",
+            MapMethod::Siglip => "siglip",
         }
     }
 }
@@ -392,12 +402,18 @@ pub struct MapParams {
     pub folds: usize,
     /// Fixed λ (skips the CV).
     pub lambda: Option<f64>,
-    /// Rank of RRR / components of CCA.
+    /// Rank of RRR / components of CCA / width of the contrastive heads.
     pub rank: Option<usize>,
     /// Procrustes variant.
     pub procrustes: ProcrustesScaling,
-    /// Seed of the train/test split.
+    /// Seed of the train/test split (and of the contrastive heads' initialisation and batches).
     pub seed: u64,
+    /// Training epochs of the contrastive heads.
+    pub epochs: usize,
+    /// Adam step size of the contrastive heads.
+    pub lr: f64,
+    /// Mini-batch size of the contrastive heads.
+    pub batch_size: usize,
 }
 
 impl Default for MapParams {
@@ -410,6 +426,9 @@ impl Default for MapParams {
             rank: None,
             procrustes: ProcrustesScaling::Centred,
             seed: 0,
+            epochs: ContrastiveParams::default().epochs,
+            lr: ContrastiveParams::default().lr,
+            batch_size: ContrastiveParams::default().batch_size,
         }
     }
 }
@@ -437,8 +456,12 @@ pub struct MapReport {
     pub r2_variance_weighted: Option<f64>,
     /// Held-out canonical correlations (CCA).
     pub test_canonical_correlations: Option<Vec<f64>>,
-    /// Retrieval on the held-out pairs by cosine similarity in Y space (CCA: in canonical space), both directions.
+    /// Retrieval on the held-out pairs by cosine similarity in Y space (CCA: in canonical space; contrastive
+    /// heads: in the shared space), both directions.
     pub retrieval: Retrieval,
+    /// Training summary of the contrastive heads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contrastive: Option<ContrastiveSummary>,
 }
 
 /// Split items (or whole groups) into train and test at random.
@@ -505,6 +528,7 @@ pub fn fit_and_evaluate(
         r2_variance_weighted: None,
         test_canonical_correlations: None,
         retrieval: retrieval::retrieval(Mat::<f64>::zeros(0, 0).as_ref(), None),
+        contrastive: None,
     };
     let choose_lambda = |report: &mut MapReport| -> Result<f64> {
         Ok(match params.lambda {
@@ -555,6 +579,28 @@ pub fn fit_and_evaluate(
             report.retrieval =
                 retrieval::retrieval(retrieval::cosine(zx.as_ref(), zy.as_ref()).as_ref(), None);
             (None, c.x.w)
+        }
+        MapMethod::InfoNce | MapMethod::Siglip => {
+            let cp = ContrastiveParams {
+                loss: if params.method == MapMethod::InfoNce {
+                    ContrastiveLoss::InfoNce
+                } else {
+                    ContrastiveLoss::Siglip
+                },
+                rank: params.rank,
+                epochs: params.epochs,
+                lr: params.lr,
+                batch_size: params.batch_size,
+                seed: params.seed,
+            };
+            let model = contrastive::train(xtr.as_ref(), ytr.as_ref(), &cp)?;
+            let zx = model.project_x(xte.as_ref());
+            let zy = model.project_y(yte.as_ref());
+            report.rank = Some(zx.ncols());
+            report.retrieval =
+                retrieval::retrieval(retrieval::cosine(zx.as_ref(), zy.as_ref()).as_ref(), None);
+            report.contrastive = Some(model.summary(&cp));
+            (None, model.heads.wx)
         }
     };
     if let Some(m) = map {

@@ -49,19 +49,26 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Matrix> {
         .map_err(|_| bad(path, start, "header is not UTF-8"))?;
     let descr =
         header_value(header, "descr").ok_or_else(|| bad(path, start, "no 'descr' in header"))?;
-    let width = if descr.starts_with("'<f4'") {
-        4
-    } else if descr.starts_with("'<f8'") {
-        8
-    } else {
-        return Err(bad(
-            path,
-            start,
-            format!(
-                "dtype {} is not little-endian float32/float64",
-                descr.split(',').next().unwrap_or("")
-            ),
-        ));
+    // (byte width, kind): b'f' float, b'i' signed, b'u' unsigned integer.
+    let dtype = descr.split(',').next().unwrap_or("").trim();
+    let (width, kind) = match dtype {
+        "'<f4'" => (4, b'f'),
+        "'<f8'" => (8, b'f'),
+        "'|i1'" => (1, b'i'),
+        "'<i2'" => (2, b'i'),
+        "'<i4'" => (4, b'i'),
+        "'<i8'" => (8, b'i'),
+        "'|u1'" => (1, b'u'),
+        "'<u2'" => (2, b'u'),
+        "'<u4'" => (4, b'u'),
+        "'<u8'" => (8, b'u'),
+        other => {
+            return Err(bad(
+                path,
+                start,
+                format!("dtype {other} is not little-endian float32/float64 or an integer type"),
+            ));
+        }
     };
     let fortran = header_value(header, "fortran_order")
         .ok_or_else(|| bad(path, start, "no 'fortran_order'"))?;
@@ -109,6 +116,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Matrix> {
         ));
     }
     let data = &bytes[end..];
+    if kind != b'f' {
+        let v: Vec<f64> = data
+            .chunks_exact(width)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b[..width].copy_from_slice(c);
+                if kind == b'i' && c[width - 1] & 0x80 != 0 {
+                    b[width..].fill(0xff);
+                }
+                if kind == b'i' {
+                    i64::from_le_bytes(b) as f64
+                } else {
+                    u64::from_le_bytes(b) as f64
+                }
+            })
+            .collect();
+        return Ok(linalg::from_rows_f64(&v, rows, cols));
+    }
     Ok(if width == 4 {
         let v: Vec<f32> = data
             .chunks_exact(4)
@@ -124,7 +149,39 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Matrix> {
     })
 }
 
-/// Read a 2-D `.npy` matrix of `f4` or `f8`.
+/// Class labels from a `.npy` file: a 1-D (or `[n, 1]`) array of non-negative integers (any integer dtype, or
+/// floats holding whole numbers).
+pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<usize>> {
+    let path = path.as_ref();
+    let m = read(path)?;
+    if m.ncols() != 1 {
+        return Err(bad(
+            path,
+            0,
+            format!(
+                "labels must be 1-D, got shape ({}, {})",
+                m.nrows(),
+                m.ncols()
+            ),
+        ));
+    }
+    (0..m.nrows())
+        .map(|i| {
+            let v = m[(i, 0)];
+            if v >= 0.0 && v.fract() == 0.0 && v < u32::MAX as f64 {
+                Ok(v as usize)
+            } else {
+                Err(bad(
+                    path,
+                    0,
+                    format!("label {v} of row {i} is not a non-negative integer"),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Read a 2-D `.npy` matrix of `f4`, `f8` or integers (as `f64`).
 pub fn read(path: impl AsRef<Path>) -> Result<Matrix> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(io_err(path))?;

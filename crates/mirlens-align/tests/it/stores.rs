@@ -3,7 +3,7 @@
 
 use mirlens_align::pairing::{Pairing, Source, StorePairing, load_pair, read_layer};
 use mirlens_align::{MeasureParams, Metric, measure};
-use mirlens_core::{DType, LabelSet, LayerId, Pooling};
+use mirlens_core::{DType, LabelSet, LabelValue, LayerId, Pooling};
 use mirlens_store::reader::Store;
 use mirlens_store::{Part, RowMeta, ShardData, StoreHeader, StoreWriter};
 use std::path::Path;
@@ -11,6 +11,11 @@ use std::path::Path;
 /// Clips `c0..c4` (clip 3 only in the X store), `2 + c` seconds long; the value of column `j` of a row encodes
 /// (clip, time): `100·clip + 10·start + j`.
 fn write(dir: &Path, frame_rate: f64, clips: &[usize], width: usize) {
+    write_labelled(dir, frame_rate, clips, width, false);
+}
+
+/// As [`write`]; with `labelled`, rows of clip `c > 0` carry the string label `kind = "k{c mod 2}"` (clip 0 none).
+fn write_labelled(dir: &Path, frame_rate: f64, clips: &[usize], width: usize, labelled: bool) {
     let h = StoreHeader {
         model: "m".into(),
         revision: None,
@@ -38,7 +43,11 @@ fn write(dir: &Path, frame_rate: f64, clips: &[usize], width: usize) {
                 frame: f,
                 time: t,
                 split: None,
-                labels: LabelSet::new(),
+                labels: if labelled && c > 0 {
+                    LabelSet::from([("kind".to_string(), LabelValue::Str(format!("k{}", c % 2)))])
+                } else {
+                    LabelSet::new()
+                },
             });
             for (l, out) in layers.iter_mut().enumerate() {
                 out.extend(
@@ -122,4 +131,30 @@ fn frames_of_different_rates_pair_by_clip_and_overlap() {
     .unwrap();
     assert!(v > 0.99, "{v}");
     assert_eq!(paired.groups.len(), 36);
+}
+
+#[test]
+fn labelled_pairs_take_the_y_store_label_and_drop_unlabelled_rows() {
+    use mirlens_align::efficiency::load_labelled;
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (t.path().join("a"), t.path().join("b"));
+    write(&a, 4.0, &[0, 1, 2, 3], 3);
+    write_labelled(&b, 2.0, &[2, 1, 0, 4], 5, true);
+    let src = |d: &Path| Source::Store {
+        dir: d.to_path_buf(),
+        layer: 0,
+    };
+    let l = load_labelled(&src(&a), &src(&b), Pairing::Overlap, Some("kind"), None).unwrap();
+    // Clips 1 and 2 are shared and labelled (clip 0 has no label): 4 frames/s × (3 + 4) s.
+    assert_eq!(l.labels.len(), 4 * (3 + 4));
+    assert_eq!(l.paired.x.nrows(), l.labels.len());
+    assert_eq!(l.classes, ["k0", "k1"]);
+    for i in 0..l.labels.len() {
+        let clip = (l.paired.x[(i, 0)] / 100.0).floor() as usize;
+        assert_eq!(l.classes[l.labels[i]], format!("k{}", clip % 2));
+    }
+    // A missing label name, a missing --label and pooled pairing are refused.
+    assert!(load_labelled(&src(&a), &src(&b), Pairing::Overlap, Some("nope"), None).is_err());
+    assert!(load_labelled(&src(&a), &src(&b), Pairing::Overlap, None, None).is_err());
+    assert!(load_labelled(&src(&a), &src(&b), Pairing::Pooled, Some("kind"), None).is_err());
 }

@@ -1,5 +1,7 @@
 //! `mirlens align`: similarity of paired representations with permutation nulls and bootstrap CIs (`score`),
-//! layer × layer matrices (`layers`) and linear maps scored by held-out R² and retrieval (`map`).
+//! layer × layer matrices (`layers`), linear maps and contrastive heads scored by held-out R² and retrieval (`map`),
+//! the sample efficiency of a map for a probe (`efficiency`), probe transfer through a map (`transfer`) and
+//! one-to-one matching of SAE features (`features`).
 
 use anyhow::Context;
 use mirlens_align::measures::{MeasureParams, Metric, Preprocess, Rdm};
@@ -23,6 +25,13 @@ enum AlignCommand {
     Layers(LayersArgs),
     /// Fit a linear map X → Y on a training split; held-out R² and retrieval in both directions.
     Map(MapArgs),
+    /// Sample efficiency: Y's probe through a map fitted on N pairs vs a probe trained on X with N labels.
+    Efficiency(EfficiencyArgs),
+    /// Probe transfer: Y's probe applied to X mapped into Y's space vs a probe trained on X and chance.
+    Transfer(TransferArgs),
+    /// Match the features of two SAE code matrices one-to-one by activation correlation (Hungarian), with a
+    /// shuffled-pairing null; shared and specific fractions.
+    Features(FeaturesArgs),
 }
 
 /// Measure (CLI spellings are the result-file spellings).
@@ -176,6 +185,9 @@ pub fn run(args: AlignArgs) -> anyhow::Result<ExitCode> {
         AlignCommand::Score(a) => score(a),
         AlignCommand::Layers(a) => layers(a),
         AlignCommand::Map(a) => map(a),
+        AlignCommand::Efficiency(a) => efficiency(a),
+        AlignCommand::Transfer(a) => transfer(a),
+        AlignCommand::Features(a) => features(a),
     }
 }
 
@@ -368,6 +380,10 @@ pub enum MethodArg {
     Rrr,
     /// CCA projection.
     Cca,
+    /// Two linear heads trained with the symmetric InfoNCE loss (CLIP/CLAP).
+    Infonce,
+    /// Two linear heads trained with the sigmoid loss (SigLIP).
+    Siglip,
 }
 
 /// Procrustes variant.
@@ -409,9 +425,18 @@ pub struct MapArgs {
     /// Fixed λ instead of CV.
     #[arg(long)]
     pub lambda: Option<f64>,
-    /// Rank (rrr) or components (cca).
+    /// Rank (rrr), components (cca) or width of the shared space (infonce, siglip; default min(p, q, 64)).
     #[arg(long)]
     pub rank: Option<usize>,
+    /// Training epochs (infonce, siglip).
+    #[arg(long, default_value_t = 200)]
+    pub epochs: usize,
+    /// Adam step size (infonce, siglip).
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Mini-batch size (infonce, siglip; full batch when the training split is not larger).
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
     /// Procrustes variant.
     #[arg(long, value_enum, default_value = "centred")]
     pub scaling: ScalingArg,
@@ -424,7 +449,7 @@ pub struct MapArgs {
     /// Result file (JSON, atomically).
     #[arg(long)]
     pub out: PathBuf,
-    /// Also write the weights [p, q] (.npy).
+    /// Also write the weights [p, q] (.npy; infonce, siglip: the X head W_x [p, rank]).
     #[arg(long)]
     pub weights: Option<PathBuf>,
 }
@@ -441,6 +466,8 @@ fn map(a: MapArgs) -> anyhow::Result<ExitCode> {
             MethodArg::Procrustes => MapMethod::Procrustes,
             MethodArg::Rrr => MapMethod::Rrr,
             MethodArg::Cca => MapMethod::Cca,
+            MethodArg::Infonce => MapMethod::InfoNce,
+            MethodArg::Siglip => MapMethod::Siglip,
         },
         test_fraction: a.test_fraction,
         folds: a.folds,
@@ -451,6 +478,9 @@ fn map(a: MapArgs) -> anyhow::Result<ExitCode> {
             ScalingArg::Normalised => ProcrustesScaling::Normalised,
         },
         seed: a.seed,
+        epochs: a.epochs,
+        lr: a.lr,
+        batch_size: a.batch_size,
     };
     let groups = match a.group_by {
         GroupArg::None => None,
@@ -475,6 +505,267 @@ fn map(a: MapArgs) -> anyhow::Result<ExitCode> {
         rep.retrieval.x_to_y.mrr,
         rep.retrieval.y_to_x.mrr,
         a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Map family of `efficiency` and `transfer` (maps into Y's space).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum IntoYArg {
+    /// Ridge regression, λ by K-fold CV.
+    Ridge,
+    /// Orthogonal Procrustes.
+    Procrustes,
+    /// Reduced-rank ridge regression.
+    Rrr,
+}
+
+/// Inputs and options shared by `efficiency` and `transfer`.
+#[derive(Debug, clap::Args)]
+pub struct ProbeMapArgs {
+    /// View X, the modality with scarce labels (.npy or store with --x-layer).
+    #[arg(long)]
+    pub x: PathBuf,
+    /// View Y, the modality with abundant labels (.npy or store with --y-layer).
+    #[arg(long)]
+    pub y: PathBuf,
+    /// Layer of the X store.
+    #[arg(long)]
+    pub x_layer: Option<usize>,
+    /// Layer of the Y store.
+    #[arg(long)]
+    pub y_layer: Option<usize>,
+    /// Row pairing of two stores (overlap or order).
+    #[arg(long, value_enum, default_value = "overlap")]
+    pub pairing: PairingArg,
+    /// Label of the Y store (int or string, row- or clip-level) used as the class (store inputs).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Integer class per row (.npy inputs).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Map X → Y.
+    #[arg(long, value_enum, default_value = "ridge")]
+    pub method: IntoYArg,
+    /// CV folds for the map's λ.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Fixed map λ instead of CV.
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// Rank (rrr).
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// Procrustes variant.
+    #[arg(long, value_enum, default_value = "centred")]
+    pub scaling: ScalingArg,
+    /// Ridge-classifier penalty of the probes (on standardised features).
+    #[arg(long, default_value_t = 1.0)]
+    pub probe_lambda: f64,
+    /// Held-out fraction of items (of clips with --group-by clip).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Split by clip (store inputs).
+    #[arg(long, value_enum, default_value = "none")]
+    pub group_by: GroupArg,
+    /// Seed of the split and the draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Arguments of `mirlens align efficiency`.
+#[derive(Debug, clap::Args)]
+pub struct EfficiencyArgs {
+    #[command(flatten)]
+    common: ProbeMapArgs,
+    /// Paired training sizes N (capped at the training pool).
+    #[arg(long, value_delimiter = ',', default_value = "10,30,100,300,1000")]
+    pub sizes: Vec<usize>,
+    /// Repeats per size.
+    #[arg(long, default_value_t = 5)]
+    pub seeds: usize,
+    /// Output directory: efficiency.csv, efficiency.json, efficiency.svg.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `mirlens align transfer`.
+#[derive(Debug, clap::Args)]
+pub struct TransferArgs {
+    #[command(flatten)]
+    common: ProbeMapArgs,
+    /// Result file (JSON, atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn probe_map_inputs(
+    c: &ProbeMapArgs,
+) -> anyhow::Result<(
+    mirlens_align::efficiency::Labelled,
+    mirlens_align::efficiency::EfficiencyParams,
+)> {
+    use mirlens_align::efficiency::{EfficiencyParams, load_labelled};
+    use mirlens_align::maps::{MapMethod, ProcrustesScaling};
+    let xs = Source::from_path(&c.x, c.x_layer)?;
+    let ys = Source::from_path(&c.y, c.y_layer)?;
+    let data = load_labelled(
+        &xs,
+        &ys,
+        pairing_mode(c.pairing),
+        c.label.as_deref(),
+        c.labels.as_deref(),
+    )
+    .with_context(|| format!("loading --x {} and --y {}", c.x.display(), c.y.display()))?;
+    let params = EfficiencyParams {
+        method: match c.method {
+            IntoYArg::Ridge => MapMethod::Ridge,
+            IntoYArg::Procrustes => MapMethod::Procrustes,
+            IntoYArg::Rrr => MapMethod::Rrr,
+        },
+        folds: c.folds,
+        lambda: c.lambda,
+        rank: c.rank,
+        procrustes: match c.scaling {
+            ScalingArg::Centred => ProcrustesScaling::Centred,
+            ScalingArg::Normalised => ProcrustesScaling::Normalised,
+        },
+        probe_lambda: c.probe_lambda,
+        test_fraction: c.test_fraction,
+        seed: c.seed,
+        ..Default::default()
+    };
+    Ok((data, params))
+}
+
+fn groups_of(g: GroupArg, data: &mirlens_align::efficiency::Labelled) -> Option<&[u32]> {
+    match g {
+        GroupArg::None => None,
+        GroupArg::Clip => Some(data.paired.groups.as_slice()),
+    }
+}
+
+fn efficiency(a: EfficiencyArgs) -> anyhow::Result<ExitCode> {
+    let (data, mut params) = probe_map_inputs(&a.common)?;
+    params.sizes = a.sizes.clone();
+    params.seeds = a.seeds;
+    let rep = mirlens_align::efficiency::efficiency(
+        data.paired.x.as_ref(),
+        data.paired.y.as_ref(),
+        &data.labels,
+        groups_of(a.common.group_by, &data),
+        &params,
+    )?;
+    rep.write(&a.out)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "{} map, pool {}, held out {}, {} classes (majority {:.3}), Y probe on Y {:.3}",
+        params.method.name(),
+        rep.n_pool,
+        rep.n_test,
+        rep.classes,
+        rep.chance,
+        rep.y_probe_accuracy
+    );
+    for r in &rep.rows {
+        println!(
+            "N = {:>6}: mapped {:.3} [{:.3}, {:.3}]  direct {:.3} [{:.3}, {:.3}]",
+            r.n,
+            r.mapped_mean,
+            r.mapped_min,
+            r.mapped_max,
+            r.direct_mean,
+            r.direct_min,
+            r.direct_max
+        );
+    }
+    println!("→ {}", a.out.join("efficiency.csv").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn transfer(a: TransferArgs) -> anyhow::Result<ExitCode> {
+    let (data, params) = probe_map_inputs(&a.common)?;
+    let rep = mirlens_align::efficiency::transfer(
+        data.paired.x.as_ref(),
+        data.paired.y.as_ref(),
+        &data.labels,
+        groups_of(a.common.group_by, &data),
+        &params,
+    )?;
+    let mut json = serde_json::to_value(&rep)?;
+    json["class_names"] = serde_json::json!(data.classes);
+    mirlens_report::write_atomic(&a.out, &serde_json::to_vec_pretty(&json)?)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "{}: Y probe on mapped X {:.3}, X probe on X {:.3}, Y probe on Y {:.3}, majority {:.3} (n_train {}, n_test {})  → {}",
+        params.method.name(),
+        rep.y_probe_on_mapped_x,
+        rep.x_probe_on_x,
+        rep.y_probe_on_y,
+        rep.chance,
+        rep.n_train,
+        rep.n_test,
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `mirlens align features`.
+#[derive(Debug, clap::Args)]
+pub struct FeaturesArgs {
+    /// SAE codes (or activations) A [n, f_a] (.npy, or a store with --x-layer).
+    #[arg(long)]
+    pub x: PathBuf,
+    /// SAE codes B [n, f_b] with rows paired with A's.
+    #[arg(long)]
+    pub y: PathBuf,
+    /// Layer of the X store.
+    #[arg(long)]
+    pub x_layer: Option<usize>,
+    /// Layer of the Y store.
+    #[arg(long)]
+    pub y_layer: Option<usize>,
+    /// Row pairing of two stores.
+    #[arg(long, value_enum, default_value = "overlap")]
+    pub pairing: PairingArg,
+    /// Shuffled pairings of the null.
+    #[arg(long, default_value_t = 20)]
+    pub shuffles: usize,
+    /// Quantile of the null's matched correlations used as the threshold.
+    #[arg(long, default_value_t = 0.95)]
+    pub quantile: f64,
+    /// Seed of the shuffles.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output directory: features.csv, features.json.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
+    use mirlens_align::features::{FeatureParams, match_features};
+    let xs = Source::from_path(&a.x, a.x_layer)?;
+    let ys = Source::from_path(&a.y, a.y_layer)?;
+    let paired = pairing::load_pair(&xs, &ys, pairing_mode(a.pairing))
+        .with_context(|| format!("loading --x {} and --y {}", a.x.display(), a.y.display()))?;
+    let params = FeatureParams {
+        shuffles: a.shuffles,
+        quantile: a.quantile,
+        seed: a.seed,
+    };
+    let m = match_features(paired.x.as_ref(), paired.y.as_ref(), &params)?;
+    m.write(&a.out)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "{} x {} features, n = {}: {} matched pairs above the null ({:.4}); shared {:.3} of A, {:.3} of B  → {}",
+        m.features_a,
+        m.features_b,
+        m.n,
+        m.shared,
+        m.null_threshold,
+        m.shared_fraction_a,
+        m.shared_fraction_b,
+        a.out.join("features.csv").display()
     );
     Ok(ExitCode::SUCCESS)
 }
