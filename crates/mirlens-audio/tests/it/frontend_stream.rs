@@ -26,7 +26,10 @@ fn signal(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn whole(stft: &Stft, y: &[f32]) -> Result<Vec<(usize, Vec<(u32, u32)>)>, FrontendError> {
+/// Frames as `(index, bins as bit patterns)`.
+type Frames = Vec<(usize, Vec<(u32, u32)>)>;
+
+fn whole(stft: &Stft, y: &[f32]) -> Result<Frames, FrontendError> {
     let mut out = Vec::new();
     stft.for_each_frame(y, |t, bins| {
         out.push((
@@ -39,11 +42,7 @@ fn whole(stft: &Stft, y: &[f32]) -> Result<Vec<(usize, Vec<(u32, u32)>)>, Fronte
     Ok(out)
 }
 
-fn streamed(
-    stft: &Stft,
-    y: &[f32],
-    piece: usize,
-) -> Result<(Vec<(usize, Vec<(u32, u32)>)>, usize, usize), FrontendError> {
+fn streamed(stft: &Stft, y: &[f32], piece: usize) -> Result<(Frames, usize, usize), FrontendError> {
     let mut out = Vec::new();
     let mut s = stft.stream();
     let mut held = 0;
