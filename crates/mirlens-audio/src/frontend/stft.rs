@@ -407,7 +407,7 @@ impl StftStream {
 }
 
 /// Validate a spectrogram exponent.
-pub(crate) fn check_power(power: f32) -> Result<(), FrontendError> {
+pub fn check_power(power: f32) -> Result<(), FrontendError> {
     if !(power.is_finite() && power > 0.0) {
         return Err(invalid(
             "power",
