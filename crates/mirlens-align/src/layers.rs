@@ -238,14 +238,16 @@ pub fn layer_matrix(
 impl LayerMatrix {
     /// CSV with a header row of Y layers and one row per X layer.
     pub fn to_csv(&self) -> String {
+        // layer names come from the inputs: quoted and neutralised like every table cell
+        let field = |v: &str| mirlens_report::Cell::from(v).csv();
         let mut s = String::from("x_layer");
         for y in &self.y_layers {
             s.push(',');
-            s.push_str(y);
+            s.push_str(&field(y));
         }
         s.push('\n');
         for (i, x) in self.x_layers.iter().enumerate() {
-            s.push_str(x);
+            s.push_str(&field(x));
             for j in 0..self.y_layers.len() {
                 s.push_str(&format!(",{:.6}", self.values[i * self.y_layers.len() + j]));
             }

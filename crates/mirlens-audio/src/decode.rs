@@ -133,7 +133,7 @@ pub enum DecodeError {
         path: PathBuf,
     },
     /// The file could not be opened or read.
-    #[error("{path}: cannot read file: {source}")]
+    #[error("{path}: cannot read file")]
     Io {
         /// The file.
         path: PathBuf,

@@ -33,7 +33,7 @@ pub enum PathError {
         kind: &'static str,
     },
     /// Its metadata could not be read.
-    #[error("{path}: cannot read file metadata: {source}")]
+    #[error("{path}: cannot read file metadata")]
     Io {
         /// The path.
         path: PathBuf,

@@ -83,7 +83,7 @@ pub enum StreamError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     /// Resampling failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: resampling failed")]
     Resample {
         /// The file.
         path: PathBuf,

@@ -20,7 +20,7 @@ pub enum WavFormat {
 #[derive(Debug, thiserror::Error)]
 pub enum WavWriteError {
     /// Writing, syncing or renaming failed.
-    #[error("{path}: cannot write WAV file: {source}")]
+    #[error("{path}: cannot write WAV file")]
     Io {
         /// The destination file.
         path: PathBuf,

@@ -21,6 +21,22 @@ pub mod labels;
 pub mod tolerance;
 
 pub use labels::{LabelSet, LabelValue};
+
+/// An error and its causes as one line, `error: cause: cause …` (the form of anyhow's `{:#}`).
+///
+/// Error types of mirlens either interpolate a cause in their message or return it from `source()`, never both, so
+/// every message appears once. Use this wherever an error is turned into text outside an `anyhow` chain.
+pub fn error_chain(e: &(dyn std::error::Error + '_)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
 pub use tolerance::Tolerance;
 
 /// The kind of input an encoder consumes.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     /// An IO error on a named file or directory.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or directory at fault.
         path: PathBuf,

@@ -83,7 +83,7 @@ pub enum ExtractError {
         got: usize,
     },
     /// A model file could not be read for hashing.
-    #[error("could not read {path}: {source}")]
+    #[error("could not read {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -243,7 +243,7 @@ impl ClipSource for FileSource {
         };
         decode_file(&e.path, &opts)
             .map(|d| d.waveform)
-            .map_err(|err| err.to_string())
+            .map_err(|err| mirlens_core::error_chain(&err))
     }
 }
 

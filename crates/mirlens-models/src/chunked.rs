@@ -155,24 +155,38 @@ pub fn encode_chunked_with(
         });
     }
     let plan = params.plan(input.len(), geom)?;
-    for &(s, e, lo, hi) in &plan.windows {
-        let a = enc.encode(&input[s..e], layers, opts)?;
-        let off = s / geom.hop;
-        let (j0, j1) = (lo - off, hi - off);
-        let cut = |v: &Vec<f32>, w: usize| v[j0 * w..j1 * w].to_vec();
-        let owned = LayerActivations {
-            frames: j1 - j0,
-            hidden: a.hidden,
-            layers: a
-                .layers
-                .iter()
-                .map(|(l, v)| (*l, cut(v, a.hidden)))
-                .collect(),
-            conv_features: a.conv_features.as_ref().map(|(c, v)| (*c, cut(v, *c))),
-        };
-        sink(lo, owned)?;
+    for w in &plan.windows {
+        let owned = encode_window(enc, geom, &input[w.0..w.1], *w, layers, opts)?;
+        sink(w.2, owned)?;
     }
     Ok(plan.frames)
+}
+
+/// Encode one window of a [`ChunkPlan`] (`samples` = the input's samples `start..end` of `window`) and keep the
+/// frames it owns. Lets a caller that streams its input run the same plan without holding the whole input.
+pub fn encode_window(
+    enc: &dyn Encoder,
+    geom: &FrameGeometry,
+    samples: &[f32],
+    window: (usize, usize, usize, usize),
+    layers: &LayerSelection,
+    opts: &EncodeOptions,
+) -> Result<LayerActivations, ModelError> {
+    let (s, _, lo, hi) = window;
+    let a = enc.encode(samples, layers, opts)?;
+    let off = s / geom.hop;
+    let (j0, j1) = (lo - off, hi - off);
+    let cut = |v: &Vec<f32>, w: usize| v[j0 * w..j1 * w].to_vec();
+    Ok(LayerActivations {
+        frames: j1 - j0,
+        hidden: a.hidden,
+        layers: a
+            .layers
+            .iter()
+            .map(|(l, v)| (*l, cut(v, a.hidden)))
+            .collect(),
+        conv_features: a.conv_features.as_ref().map(|(c, v)| (*c, cut(v, *c))),
+    })
 }
 
 /// Encode `input` window by window and stitch the owned frames into one [`LayerActivations`].

@@ -76,7 +76,7 @@ pub enum ModelError {
     #[error(transparent)]
     Core(#[from] mirlens_core::CoreError),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -122,9 +122,12 @@ pub enum ModelError {
     },
     /// A pickle checkpoint (`.bin`, `.pt`, `.pth`, `.ckpt`) was found instead of safetensors.
     #[error(
-        "{path}: pickle checkpoints are not loaded (they can execute code); convert to safetensors first, e.g. \
-         `python -c \"from transformers import AutoModel; m = AutoModel.from_pretrained('{dir}', \
-         trust_remote_code=True); m.save_pretrained('{dir}-safetensors')\"` and use the new directory",
+        "{path}: pickle checkpoints are not loaded (unpickling can execute code); convert the weights once to \
+         safetensors with a loader that refuses code, e.g. `python -c \"import torch; from safetensors.torch import \
+         save_file; sd = torch.load('{path}', map_location='cpu', weights_only=True); \
+         save_file({{k: v.contiguous().clone() for k, v in sd.items()}}, '{dir}/model.safetensors')\"` \
+         (weights_only=True fails instead of running code; only convert files from a source you trust), then \
+         remove the pickle file",
         dir = .path.parent().map(|p| p.display().to_string()).unwrap_or_default()
     )]
     PickleCheckpoint {

@@ -307,8 +307,10 @@ impl Registry {
         #[cfg(not(feature = "hub"))]
         {
             let conv = if card.hub_format.as_deref() == Some("pytorch_model.bin") {
-                " The hub repository ships only pytorch_model.bin: convert it once with transformers \
-                 (`AutoModel.from_pretrained(..., trust_remote_code=True).save_pretrained(DIR)`) and pass DIR."
+                " The hub repository ships only pytorch_model.bin: convert it once to DIR/model.safetensors with a \
+                 loader that refuses code (`sd = torch.load('pytorch_model.bin', map_location='cpu', \
+                 weights_only=True)`, then `safetensors.torch.save_file(sd, 'DIR/model.safetensors')`, config.json \
+                 beside it; only from a source you trust) and pass DIR."
             } else {
                 ""
             };

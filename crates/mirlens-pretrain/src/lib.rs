@@ -56,7 +56,7 @@ pub enum PretrainError {
         message: String,
     },
     /// File-system failure.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// Path involved.
         path: PathBuf,
@@ -84,18 +84,18 @@ pub enum PretrainError {
         loss: f64,
     },
     /// Tensor backend failure.
-    #[error("candle: {0}")]
+    #[error("candle")]
     Candle(#[from] candle_core::Error),
     /// Front-end failure.
-    #[error("front-end: {0}")]
+    #[error("front-end")]
     Frontend(#[from] mirlens_audio::frontend::FrontendError),
     /// Generator parameter failure.
-    #[error("generator: {0}")]
+    #[error("generator")]
     Core(#[from] mirlens_core::CoreError),
     /// Model loading failure.
-    #[error("model: {0}")]
+    #[error("model")]
     Model(#[from] mirlens_models::ModelError),
     /// Report failure.
-    #[error("report: {0}")]
+    #[error("report")]
     Report(#[from] mirlens_report::ReportError),
 }

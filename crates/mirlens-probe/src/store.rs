@@ -88,7 +88,7 @@ pub fn sweep_store(
     label: &str,
     pooling: Pooling,
     params: &crate::sweep::SweepParams,
-    mut on_layer: impl FnMut(LayerId),
+    mut on_layer: impl FnMut(LayerId, &crate::data::Matrix),
 ) -> Result<(Vec<crate::sweep::LayerResult>, Vec<String>)> {
     let mut inputs = Vec::new();
     let mut classes = Vec::new();
@@ -96,8 +96,8 @@ pub fn sweep_store(
     let mut groups = Vec::new();
     let mut results = Vec::new();
     for &l in layers {
-        on_layer(l);
         let d = load_labeled(store, l, label, pooling)?;
+        on_layer(l, &d.x);
         classes = d.classes;
         y = d.y;
         groups = d.groups;

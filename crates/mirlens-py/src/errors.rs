@@ -17,11 +17,11 @@ pub fn to_py<E: std::error::Error>(e: E) -> PyErr {
         if let Some(io) = s.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::NotFound
         {
-            return PyFileNotFoundError::new_err(e.to_string());
+            return PyFileNotFoundError::new_err(mirlens_core::error_chain(&e));
         }
         src = s.source();
     }
-    MirlensError::new_err(e.to_string())
+    MirlensError::new_err(mirlens_core::error_chain(&e))
 }
 
 /// A `MirlensError` with a message of ours (bad argument values detected in the bindings).

@@ -48,7 +48,7 @@ fn sweep_store(
     };
     let p = params(folds, seed, c);
     let (results, classes) = py
-        .detach(|| sweep_store_impl(&store.inner, &layers, label, pooling, &p, |_| {}))
+        .detach(|| sweep_store_impl(&store.inner, &layers, label, pooling, &p, |_, _| {}))
         .map_err(to_py)?;
     Ok((serde_json::to_string(&results).map_err(to_py)?, classes))
 }

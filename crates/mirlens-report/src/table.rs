@@ -48,16 +48,23 @@ impl From<String> for Cell {
 }
 
 impl Cell {
-    fn csv(&self) -> String {
+    /// The cell as one CSV field: numbers as they are; text quoted when it holds a comma, quote or line break, and
+    /// neutralised against formula injection (OWASP): text that is not a number and starts with `=`, `+`, `-`,
+    /// `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as text instead of evaluating
+    /// it. Every CSV that mirlens writes for people (tables, curves, layer matrices) goes through this.
+    pub fn csv(&self) -> String {
         match self {
             Cell::Int(i) => i.to_string(),
             Cell::Float(x) if x.is_finite() => format!("{x}"),
             Cell::Float(_) => String::new(),
             Cell::Text(s) => {
+                let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+                    && s.trim().parse::<f64>().is_err();
+                let s = if risky { format!("'{s}") } else { s.clone() };
                 if s.contains([',', '"', '\n', '\r']) {
                     format!("\"{}\"", s.replace('"', "\"\""))
                 } else {
-                    s.clone()
+                    s
                 }
             }
         }
@@ -179,6 +186,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_neutralises_formulas_but_keeps_numbers() {
+        let f = |s: &str| Cell::from(s).csv();
+        assert_eq!(
+            f("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(f("+cmd"), "'+cmd");
+        assert_eq!(f("-2+3"), "'-2+3");
+        assert_eq!(f("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(f("\tx"), "'\tx");
+        assert_eq!(f("\r=1"), "\"'\r=1\"");
+        assert_eq!(f("=1,2"), "\"'=1,2\"");
+        // numbers written as text stay numbers; ordinary text is untouched
+        assert_eq!(f("-0.5"), "-0.5");
+        assert_eq!(f("+3"), "+3");
+        assert_eq!(f("-1e-3"), "-1e-3");
+        assert_eq!(f("brass"), "brass");
+        assert_eq!(f("a-b"), "a-b");
+        assert_eq!(Cell::from(-0.5).csv(), "-0.5");
+        assert_eq!(Cell::from(-3i64).csv(), "-3");
+        let mut t = Table::new(["=label", "acc"]);
+        t.push(vec!["-x".into(), (-0.25).into()]).unwrap();
+        assert_eq!(t.to_csv(), "'=label,acc\n'-x,-0.25\n");
+    }
 
     #[test]
     fn csv_quotes_and_blanks_non_finite() {

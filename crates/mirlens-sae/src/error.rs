@@ -26,7 +26,7 @@ pub enum SaeError {
         got: String,
     },
     /// Reading or writing a file failed.
-    #[error("I/O error on {path}: {source}")]
+    #[error("I/O error on {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -35,7 +35,7 @@ pub enum SaeError {
         source: std::io::Error,
     },
     /// A JSON file could not be parsed or written.
-    #[error("JSON error in {path}: {source}")]
+    #[error("JSON error in {path}")]
     Json {
         /// The file.
         path: PathBuf,
@@ -100,7 +100,7 @@ pub enum SaeError {
         loss: f64,
     },
     /// Building a table or plot failed.
-    #[error("report: {0}")]
+    #[error("report")]
     Report(#[from] mirlens_report::ReportError),
     /// Not enough data for the request.
     #[error("not enough rows: {what} needs {needed}, the source has {available}")]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A file-system operation failed (permission denied, disk full, missing file, …).
-    #[error("could not {action} {path}: {source}")]
+    #[error("could not {action} {path}")]
     Io {
         /// What was being done (`"create"`, `"read"`, `"rename into place"`, …).
         action: &'static str,

@@ -374,6 +374,79 @@ impl MelSpectrogram {
     }
 }
 
+/// The incremental form of [`MelSpectrogram::compute`] (see [`super::stft::StftStream`]): each frame's `n_mels`
+/// values are handed over as soon as the frame is complete, bit-identical to the whole-signal computation.
+#[derive(Debug, Clone)]
+pub struct MelStream {
+    stft: super::stft::StftStream,
+    bank: MelFilterbank,
+    power: f32,
+    spec: Vec<f32>,
+    col: Vec<f32>,
+}
+
+impl MelSpectrogram {
+    /// An incremental mel spectrogram with this plan.
+    pub fn stream(&self) -> MelStream {
+        MelStream {
+            stft: self.stft.stream(),
+            bank: self.bank.clone(),
+            power: self.power,
+            spec: vec![0f32; self.stft.n_bins()],
+            col: vec![0f32; self.bank.n_mels],
+        }
+    }
+}
+
+impl MelStream {
+    /// Samples received so far.
+    pub fn samples(&self) -> usize {
+        self.stft.samples()
+    }
+
+    /// Feed the next piece of the signal; calls `f(frame_index, mel_column)` for every complete frame.
+    pub fn push(
+        &mut self,
+        chunk: &[f32],
+        mut f: impl FnMut(usize, &[f32]),
+    ) -> Result<(), FrontendError> {
+        let (bank, power, spec, col) = (&self.bank, self.power, &mut self.spec, &mut self.col);
+        self.stft.push(chunk, |t, bins| {
+            Self::column(bank, power, spec, col, t, bins, &mut f)
+        })
+    }
+
+    /// End of the signal: the remaining frames; returns the total number of frames.
+    pub fn finish(&mut self, mut f: impl FnMut(usize, &[f32])) -> Result<usize, FrontendError> {
+        let (bank, power, spec, col) = (&self.bank, self.power, &mut self.spec, &mut self.col);
+        self.stft
+            .finish(|t, bins| Self::column(bank, power, spec, col, t, bins, &mut f))
+    }
+
+    fn column(
+        bank: &MelFilterbank,
+        power: f32,
+        spec: &mut [f32],
+        col: &mut [f32],
+        t: usize,
+        bins: &[super::Complex32],
+        f: &mut impl FnMut(usize, &[f32]),
+    ) {
+        // the same arithmetic as `MelSpectrogram::compute`
+        if power == 2.0 {
+            for (s, c) in spec.iter_mut().zip(bins) {
+                *s = c.re * c.re + c.im * c.im;
+            }
+        } else {
+            for (s, c) in spec.iter_mut().zip(bins) {
+                *s = super::pow_of_power(c.re * c.re + c.im * c.im, power);
+            }
+        }
+        bank.apply_column(spec, col);
+        f(t, col);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

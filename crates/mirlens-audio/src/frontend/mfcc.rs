@@ -110,6 +110,25 @@ impl Mfcc {
         Ok(self.from_log_mel(&s))
     }
 
+    /// Number of coefficients per frame.
+    pub fn n_mfcc(&self) -> usize {
+        self.n_mfcc
+    }
+
+    /// MFCCs of one log-mel frame (`n_mels` values, `top_db` floor already applied) into `out` (`n_mfcc` values),
+    /// with the same arithmetic as [`Mfcc::from_log_mel`] (so a frame-by-frame computation is bit-identical).
+    pub fn frame_from_log_mel(&self, col: &[f32], out: &mut [f32]) {
+        let n_mels = col.len();
+        for (k, o) in out.iter_mut().enumerate().take(self.n_mfcc) {
+            let row = &self.dct[k * n_mels..(k + 1) * n_mels];
+            let mut acc = 0f32;
+            for (&w, &sv) in row.iter().zip(col) {
+                acc += w * sv;
+            }
+            *o = acc;
+        }
+    }
+
     /// MFCCs from a precomputed log-mel spectrogram `[n_mels, frames]`.
     pub fn from_log_mel(&self, s: &Spectrogram) -> Spectrogram {
         let n_mels = s.n_bins;

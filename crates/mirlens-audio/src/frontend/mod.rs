@@ -247,9 +247,9 @@ pub(crate) fn fast_log10(x: f32) -> f32 {
     ln * std::f32::consts::LOG10_E
 }
 
-/// `|x|^power` given `|x|² = p`.
+/// `|x|^power` given `|x|² = p` (the exponent of [`stft::Stft::spectrogram`]).
 #[inline]
-pub(crate) fn pow_of_power(p: f32, power: f32) -> f32 {
+pub fn pow_of_power(p: f32, power: f32) -> f32 {
     if power == 2.0 {
         p
     } else if power == 1.0 {

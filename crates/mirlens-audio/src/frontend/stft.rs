@@ -264,8 +264,150 @@ impl Stft {
     }
 }
 
+/// The incremental form of [`Stft::for_each_frame`]: the signal is fed in pieces of any size with
+/// [`StftStream::push`] and ended with [`StftStream::finish`]; every frame is handed to the callback as soon as it
+/// can be computed, and the frames (indices and values) are bit-identical to [`Stft::for_each_frame`] on the whole
+/// signal, centred padding at the start and the end included.
+///
+/// Memory: the stream holds at most `2 · (n_fft + n_fft/2 + 2 + hop)` samples plus the largest pushed piece, whatever
+/// the length of the signal (samples no frame needs any more are dropped, in halves of the buffer).
+#[derive(Debug, Clone)]
+pub struct StftStream {
+    stft: Stft,
+    buf: Vec<f32>,
+    buf_start: usize,
+    received: usize,
+    next_t: usize,
+    input: Vec<f32>,
+    output: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+}
+
+impl Stft {
+    /// An incremental transform with this plan (see [`StftStream`]).
+    pub fn stream(&self) -> StftStream {
+        StftStream {
+            stft: self.clone(),
+            buf: Vec::new(),
+            buf_start: 0,
+            received: 0,
+            next_t: 0,
+            input: vec![0f32; self.n_fft],
+            output: vec![Complex32::new(0.0, 0.0); self.n_bins()],
+            scratch: self.fft.make_scratch_vec(),
+        }
+    }
+}
+
+impl StftStream {
+    fn pad(&self) -> isize {
+        if self.stft.center {
+            (self.stft.n_fft / 2) as isize
+        } else {
+            0
+        }
+    }
+
+    /// Samples received so far.
+    pub fn samples(&self) -> usize {
+        self.received
+    }
+
+    /// Samples held now (for memory accounting).
+    pub fn held_samples(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Feed the next piece of the signal; calls `f(frame_index, bins)` for every frame that is complete.
+    /// Non-finite samples are an error (with the index in the whole signal).
+    pub fn push(
+        &mut self,
+        chunk: &[f32],
+        mut f: impl FnMut(usize, &[Complex32]),
+    ) -> Result<(), FrontendError> {
+        if let Some(i) = chunk.iter().position(|v| !v.is_finite()) {
+            return Err(FrontendError::NonFiniteInput {
+                count: chunk.iter().filter(|v| !v.is_finite()).count(),
+                len: self.received + chunk.len(),
+                first: self.received + i,
+            });
+        }
+        self.buf.extend_from_slice(chunk);
+        self.received += chunk.len();
+        let pad = self.pad();
+        let n_fft = self.stft.n_fft as isize;
+        loop {
+            let start = (self.next_t * self.stft.hop) as isize - pad;
+            // A frame over the start of the signal also needs enough samples for the mirror modes.
+            let ready = start + n_fft <= self.received as isize
+                && (start >= 0 || self.received as isize >= pad + 2);
+            if !ready {
+                break;
+            }
+            self.emit(self.next_t, &mut f);
+            self.next_t += 1;
+        }
+        self.compact();
+        Ok(())
+    }
+
+    /// End of the signal: emits the remaining frames (those reaching into the end padding) and returns the total
+    /// number of frames, which equals [`Stft::n_frames`] of the whole length.
+    pub fn finish(
+        &mut self,
+        mut f: impl FnMut(usize, &[Complex32]),
+    ) -> Result<usize, FrontendError> {
+        if self.received == 0 {
+            return Err(FrontendError::EmptyInput);
+        }
+        let n_frames = self.stft.n_frames(self.received)?;
+        while self.next_t < n_frames {
+            self.emit(self.next_t, &mut f);
+            self.next_t += 1;
+        }
+        Ok(n_frames)
+    }
+
+    /// Drop the samples no later frame needs: before the next frame's start, keeping the last `n_fft + pad + 2`
+    /// samples for the mirror padding at the end.
+    fn compact(&mut self) {
+        let pad = self.pad();
+        let next_start = ((self.next_t * self.stft.hop) as isize - pad).max(0) as usize;
+        let tail = self.stft.n_fft + pad as usize + 2;
+        let keep_from = next_start.min(self.received.saturating_sub(tail));
+        let drop = keep_from.saturating_sub(self.buf_start);
+        if drop > 0 && drop >= self.buf.len() / 2 {
+            self.buf.drain(..drop);
+            self.buf_start += drop;
+        }
+    }
+
+    fn emit(&mut self, t: usize, f: &mut impl FnMut(usize, &[Complex32])) {
+        let start = (t * self.stft.hop) as isize - self.pad() - self.buf_start as isize;
+        let n_fft = self.stft.n_fft;
+        let n = self.buf.len() as isize;
+        if start >= 0 && start + n_fft as isize <= n {
+            let seg = &self.buf[start as usize..start as usize + n_fft];
+            for ((d, &s), &w) in self.input.iter_mut().zip(seg).zip(&self.stft.window) {
+                *d = s * w;
+            }
+        } else {
+            // Within the held samples the pad modes give the same values as on the whole signal: at the start the
+            // buffer begins at sample 0, at the end it holds more than the padding's reach.
+            for (i, (d, &w)) in self.input.iter_mut().zip(&self.stft.window).enumerate() {
+                *d = self.stft.pad_mode.sample(&self.buf, start + i as isize) * w;
+            }
+        }
+        self.stft
+            .fft
+            .process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch)
+            .expect("FFT buffers sized by the plan");
+        f(t, &self.output);
+    }
+}
+
 /// Validate a spectrogram exponent.
-pub(crate) fn check_power(power: f32) -> Result<(), FrontendError> {
+pub fn check_power(power: f32) -> Result<(), FrontendError> {
     if !(power.is_finite() && power > 0.0) {
         return Err(invalid(
             "power",

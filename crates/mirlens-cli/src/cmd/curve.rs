@@ -166,10 +166,13 @@ pub fn run(a: CurveArgs) -> anyhow::Result<ExitCode> {
     // CSV of every layer, and a markdown table of the best layers.
     let mut csv = String::from("model,step,label,layer,accuracy,ci_low,ci_high\n");
     for (e, label, layer, acc, lo, hi) in &rows {
+        // names come from the inputs: quoted and neutralised like every table cell
+        let field = |v: &str| mirlens_report::Cell::from(v).csv();
         csv.push_str(&format!(
-            "{},{},{label},{layer},{acc:.4},{lo:.4},{hi:.4}\n",
-            e.tag,
-            e.step.map(|s| s.to_string()).unwrap_or_default()
+            "{},{},{},{layer},{acc:.4},{lo:.4},{hi:.4}\n",
+            field(&e.tag),
+            e.step.map(|s| s.to_string()).unwrap_or_default(),
+            field(label)
         ));
     }
     mirlens_report::write_atomic(&a.out.join("curve.csv"), csv.as_bytes())?;

@@ -517,7 +517,7 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
                 let r = mirlens_audio::decode::probe_file_with(&e.path, mirlens_audio::decode::ProbeMode::Count);
                 pb.inc(1);
                 let msg = match r {
-                    Err(err) => Some(err.to_string()),
+                    Err(err) => Some(mirlens_core::error_chain(&err)),
                     Ok(info) => {
                         let need = e.offset_secs + e.duration_secs.unwrap_or(0.0);
                         (need > info.duration_secs + 0.05).then(|| {

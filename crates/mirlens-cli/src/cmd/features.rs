@@ -1,6 +1,7 @@
 //! `mirlens features`: decode audio files, optionally resample, compute a front-end feature and write one array
 //! per file (`.npy`, numpy-loadable, or `.safetensors`), shape `[bins, frames]` as librosa returns it.
 
+use super::array_out::{self, FrameSpool};
 use anyhow::{Context, bail};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -9,14 +10,15 @@ use mirlens_audio::frontend::chroma::{ChromaCqtParams, ChromaStftParams, chroma_
 use mirlens_audio::frontend::cqt::{Cqt, CqtParams};
 use mirlens_audio::frontend::db::{DbParams, power_to_db};
 use mirlens_audio::frontend::mel::{
-    MelNorm, MelParams, MelScale, MelSpectrogram, MelSpectrogramParams,
+    MelNorm, MelParams, MelScale, MelSpectrogram, MelSpectrogramParams, MelStream,
 };
 use mirlens_audio::frontend::mfcc::{Mfcc, MfccParams};
-use mirlens_audio::frontend::stft::{PadMode, Stft, StftParams};
+use mirlens_audio::frontend::stft::{PadMode, Stft, StftParams, StftStream, check_power};
 use mirlens_audio::frontend::tuning::Tuning;
 use mirlens_audio::frontend::window::{Symmetry, WindowKind, WindowSpec};
-use mirlens_audio::frontend::{FrontendError, Spectrogram};
+use mirlens_audio::frontend::{Complex32, FrontendError, Spectrogram, pow_of_power};
 use mirlens_audio::resample::{ResampleQuality, resample};
+use mirlens_audio::stream::{AudioStream, StreamOptions};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -474,7 +476,175 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// Where one input's array was written and its shape, or why it failed.
 type FileOutcome = anyhow::Result<(PathBuf, [usize; 2])>;
 
+/// Samples per decoded chunk when streaming.
+const STREAM_CHUNK: usize = 65_536;
+
+fn output_path(args: &FeaturesArgs, stem: &str) -> PathBuf {
+    let ext = match args.format {
+        Format::Npy => "npy",
+        Format::Safetensors => "safetensors",
+    };
+    args.out.join(format!("{stem}.{}.{ext}", args.kind.name()))
+}
+
 fn process(args: &FeaturesArgs, file: &Path, stem: &str) -> FileOutcome {
+    match args.kind {
+        Kind::Stft | Kind::Mel | Kind::Logmel | Kind::Mfcc => {
+            process_streaming(args, file, stem, STREAM_CHUNK)
+        }
+        Kind::Cqt | Kind::Chroma => process_whole(args, file, stem),
+    }
+}
+
+/// The frame-by-frame front ends, fed as the audio is decoded.
+enum Front {
+    Stft(StftStream, f32),
+    Mel(MelStream),
+}
+
+/// Where streamed frames go: optionally to dB (elementwise), then to the spool; the first error is kept.
+struct FrameSink {
+    spool: FrameSpool,
+    to_db: bool,
+    db_frame: DbParams,
+    max: f32,
+    frame: Vec<f32>,
+    failed: Option<anyhow::Error>,
+}
+
+impl FrameSink {
+    fn put_bins(&mut self, power: f32, bins: &[Complex32]) {
+        let mut col = std::mem::take(&mut self.frame);
+        // the same arithmetic as `Stft::spectrogram`
+        for (d, c) in col.iter_mut().zip(bins) {
+            *d = pow_of_power(c.re * c.re + c.im * c.im, power);
+        }
+        self.frame = col;
+        self.finish_frame();
+    }
+
+    fn put(&mut self, col: &[f32]) {
+        self.frame.copy_from_slice(col);
+        self.finish_frame();
+    }
+
+    fn finish_frame(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        if self.to_db {
+            if let Err(e) = power_to_db(&mut self.frame, &self.db_frame) {
+                self.failed = Some(e.into());
+                return;
+            }
+            self.max = self.frame.iter().fold(self.max, |m, &v| m.max(v));
+        }
+        if let Err(e) = self.spool.push(&self.frame) {
+            self.failed = Some(e);
+        }
+    }
+}
+
+/// STFT, mel, log-mel and MFCC in bounded memory: the file is decoded (and resampled) in chunks of `chunk`
+/// samples, frames are computed as they complete and spooled to disk, then written transposed as `[bins, frames]`
+/// (the `top_db` floor, which needs the maximum of the whole output, and the DCT of MFCCs are applied on the way).
+/// The values equal [`FeaturesArgs::compute`] on the whole decoded signal.
+fn process_streaming(args: &FeaturesArgs, file: &Path, stem: &str, chunk: usize) -> FileOutcome {
+    let stream = AudioStream::open(
+        file,
+        &StreamOptions {
+            target_rate: args.sr,
+            chunk_frames: chunk,
+            ..StreamOptions::default()
+        },
+    )?;
+    let sr = stream.sample_rate();
+    let at = |e: FrontendError| anyhow::Error::new(e).context(format!("{}", file.display()));
+    let (mut front, bins) = match args.kind {
+        Kind::Stft => {
+            let power = args.power.unwrap_or(1.0);
+            check_power(power).map_err(at)?;
+            let st = Stft::new(&args.stft_params()).map_err(at)?;
+            let bins = st.n_bins();
+            (Front::Stft(st.stream(), power), bins)
+        }
+        _ => {
+            let m = MelSpectrogram::new(&args.mel_params(sr as f64)).map_err(at)?;
+            (Front::Mel(m.stream()), args.n_mels)
+        }
+    };
+    let mfcc = match args.kind {
+        Kind::Mfcc => Some(Mfcc::new(&args.mfcc_params(sr as f64)).map_err(at)?),
+        _ => None,
+    };
+    let to_db = matches!(args.kind, Kind::Logmel | Kind::Mfcc);
+    let db = args.db();
+    // dB per frame with a fixed reference is elementwise; only the floor needs the whole output
+    let db_frame = DbParams { top_db: None, ..db };
+    let dest = output_path(args, stem);
+    let mut sink = FrameSink {
+        spool: FrameSpool::create(&dest, bins)?,
+        to_db,
+        db_frame,
+        max: f32::NEG_INFINITY,
+        frame: vec![0f32; bins],
+        failed: None,
+    };
+    for c in stream {
+        let c = c?;
+        match &mut front {
+            Front::Stft(st, power) => {
+                let p = *power;
+                st.push(&c, |_, b| sink.put_bins(p, b)).map_err(at)?
+            }
+            Front::Mel(m) => m.push(&c, |_, v| sink.put(v)).map_err(at)?,
+        }
+    }
+    match &mut front {
+        Front::Stft(st, power) => {
+            let p = *power;
+            st.finish(|_, b| sink.put_bins(p, b)).map_err(at)?
+        }
+        Front::Mel(m) => m.finish(|_, v| sink.put(v)).map_err(at)?,
+    };
+    let FrameSink {
+        spool, max, failed, ..
+    } = sink;
+    if let Some(e) = failed {
+        return Err(e.context(format!("{}", file.display())));
+    }
+    let floor = match (to_db, db.top_db) {
+        (true, Some(top)) => max - top,
+        _ => f32::NEG_INFINITY,
+    };
+    let out_bins = mfcc.as_ref().map_or(bins, |m| m.n_mfcc());
+    let frames = spool.frames();
+    let header = |frames: usize| match args.format {
+        Format::Npy => array_out::npy_header(&[out_bins, frames]),
+        Format::Safetensors => {
+            array_out::safetensors_header("features", &[out_bins, frames], &args.metadata(sr, file))
+        }
+    };
+    let mut floored = vec![0f32; bins];
+    spool.finish_transposed(out_bins, header, |f, out| {
+        if to_db {
+            for (d, &v) in floored.iter_mut().zip(f) {
+                *d = v.max(floor);
+            }
+        } else {
+            floored.copy_from_slice(f);
+        }
+        match &mfcc {
+            Some(m) => m.frame_from_log_mel(&floored, out),
+            None => out.copy_from_slice(&floored),
+        }
+    })?;
+    Ok((dest, [out_bins, frames]))
+}
+
+/// CQT and chroma (whose filters span many frames, and whose tuning estimate uses the whole signal): the whole
+/// file is decoded and held.
+fn process_whole(args: &FeaturesArgs, file: &Path, stem: &str) -> FileOutcome {
     let decoded = decode_file(file, &DecodeOptions::default())?;
     let mut y = decoded.waveform.samples;
     let mut sr = decoded.waveform.sample_rate;
@@ -489,16 +659,10 @@ fn process(args: &FeaturesArgs, file: &Path, stem: &str) -> FileOutcome {
         .compute(&y, sr as f64)
         .with_context(|| format!("{}", file.display()))?;
     let shape = s.shape();
-    let out = match args.format {
-        Format::Npy => {
-            let p = args.out.join(format!("{stem}.{}.npy", args.kind.name()));
-            write_atomic(&p, &npy_bytes(&shape, &s.data))?;
-            p
-        }
+    let p = output_path(args, stem);
+    match args.format {
+        Format::Npy => write_atomic(&p, &npy_bytes(&shape, &s.data))?,
         Format::Safetensors => {
-            let p = args
-                .out
-                .join(format!("{stem}.{}.safetensors", args.kind.name()));
             let bytes: Vec<u8> = s.data.iter().flat_map(|v| v.to_le_bytes()).collect();
             let view = safetensors::tensor::TensorView::new(
                 safetensors::Dtype::F32,
@@ -508,10 +672,9 @@ fn process(args: &FeaturesArgs, file: &Path, stem: &str) -> FileOutcome {
             let meta: HashMap<String, String> = args.metadata(sr, file).into_iter().collect();
             let buf = safetensors::serialize([("features", view)], Some(meta))?;
             write_atomic(&p, &buf)?;
-            p
         }
-    };
-    Ok((out, shape))
+    }
+    Ok((p, shape))
 }
 
 /// Run `mirlens features`.
@@ -614,6 +777,154 @@ mod tests {
             f32::from_le_bytes(b[10 + hl + 4..10 + hl + 8].try_into().unwrap()),
             2.0
         );
+    }
+
+    fn parse(args: &[&str]) -> FeaturesArgs {
+        #[derive(clap::Parser)]
+        struct T {
+            #[command(flatten)]
+            a: FeaturesArgs,
+        }
+        let mut v = vec!["features"];
+        v.extend_from_slice(args);
+        <T as clap::Parser>::try_parse_from(v).unwrap().a
+    }
+
+    /// The data of a float32 `.npy` or of the `features` tensor of a safetensors file, with its shape.
+    fn load(path: &Path) -> ([usize; 2], Vec<f32>) {
+        let b = std::fs::read(path).unwrap();
+        if path.extension().is_some_and(|e| e == "safetensors") {
+            let st = safetensors::SafeTensors::deserialize(&b).unwrap();
+            let t = st.tensor("features").unwrap();
+            let v = t
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            return ([t.shape()[0], t.shape()[1]], v);
+        }
+        let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+        let h = std::str::from_utf8(&b[10..10 + hl]).unwrap();
+        let dims: Vec<usize> = h[h.find("'shape': (").unwrap() + 10..]
+            .split(')')
+            .next()
+            .unwrap()
+            .split(',')
+            .filter_map(|d| d.trim().parse().ok())
+            .collect();
+        let v = b[10 + hl..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        ([dims[0], dims[1]], v)
+    }
+
+    /// A seeded 16-bit signal: tones, clicks and noise, with a loud middle (so the dB floor matters).
+    fn signal(n: usize) -> Vec<f32> {
+        let mut s = 12345u64;
+        (0..n)
+            .map(|i| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
+                let t = i as f32 / 22_050.0;
+                let gain = if (n / 3..n / 2).contains(&i) {
+                    0.8
+                } else {
+                    0.05
+                };
+                let v = gain * (2.0 * std::f32::consts::PI * 330.0 * t).sin()
+                    + if i % 5003 == 0 { 0.3 } else { 0.0 }
+                    + 0.02 * noise;
+                (v * 32768.0).round() / 32768.0
+            })
+            .collect()
+    }
+
+    /// Streamed features (decoded in many chunks, frames spooled over several blocks, both centre paddings) equal
+    /// the whole-signal computation bit for bit, resampled or not (the streaming resampler gives the same samples).
+    #[test]
+    fn streamed_features_equal_the_whole_signal_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("long.wav");
+        let y = signal(300_001);
+        mirlens_audio::wav::write_wav(&wav, &y, 22_050, mirlens_audio::wav::WavFormat::Pcm16)
+            .unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let o = out.to_str().unwrap();
+        let w = wav.to_str().unwrap();
+        let cases: Vec<Vec<&str>> = vec![
+            vec![
+                "--kind",
+                "stft",
+                "--n-fft",
+                "512",
+                "--hop",
+                "64",
+                "--pad-mode",
+                "reflect",
+            ],
+            vec!["--kind", "mel", "--hop", "64"],
+            vec!["--kind", "logmel", "--hop", "64", "--pad-mode", "edge"],
+            vec!["--kind", "logmel", "--format", "safetensors"],
+            vec!["--kind", "mfcc", "--hop", "64", "--lifter", "22"],
+            vec!["--kind", "logmel", "--sr", "16000", "--hop", "160"],
+            vec![
+                "--kind",
+                "stft",
+                "--pad-mode",
+                "none",
+                "--n-fft",
+                "1024",
+                "--hop",
+                "300",
+            ],
+        ];
+        let decoded = decode_file(&wav, &DecodeOptions::default()).unwrap();
+        for (k, opts) in cases.iter().enumerate() {
+            let mut a = opts.clone();
+            a.extend_from_slice(&[w, "--out", o]);
+            let args = parse(&a);
+            let stem = format!("case{k}");
+            let (path, shape) = process_streaming(&args, &wav, &stem, 10_007).unwrap();
+            let (got_shape, got) = load(&path);
+            let (yy, sr) = match args.sr {
+                Some(t) => (
+                    resample(
+                        &decoded.waveform.samples,
+                        22_050,
+                        t,
+                        ResampleQuality::default(),
+                    )
+                    .unwrap(),
+                    t,
+                ),
+                None => (decoded.waveform.samples.clone(), 22_050),
+            };
+            let whole = args.compute(&yy, sr as f64).unwrap();
+            assert_eq!(shape, whole.shape(), "case {k}");
+            assert_eq!(got_shape, whole.shape(), "case {k}");
+            assert!(
+                got.iter()
+                    .zip(&whole.data)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "case {k}: streamed values differ from the whole-signal path"
+            );
+            if shape[1] > 4096 {
+                // more frames than one transposition block
+                assert!(k < 3 || k == 4, "case {k}");
+            }
+        }
+        // only the outputs are left (no spool or temporary files)
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), cases.len(), "{names:?}");
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
     }
 
     #[test]

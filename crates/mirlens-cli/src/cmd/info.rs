@@ -76,10 +76,10 @@ pub fn run(args: InfoArgs) -> Result<ExitCode> {
             }
             Err(e) => {
                 if args.json {
-                    let v = serde_json::json!({"path": path.display().to_string(), "error": e.to_string()});
+                    let v = serde_json::json!({"path": path.display().to_string(), "error": mirlens_core::error_chain(&e)});
                     writeln!(out, "{v}")?;
                 }
-                failures.push((path.clone(), e.to_string()));
+                failures.push((path.clone(), mirlens_core::error_chain(&e)));
             }
         }
     }

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes an `…Args` type (clap) and `run(args) -> anyhow::Result<ExitCode>`.
 
 pub mod align;
+pub mod array_out;
 pub mod curve;
 pub mod dashboards;
 pub mod datasets;

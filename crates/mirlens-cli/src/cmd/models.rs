@@ -148,7 +148,10 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<ExitCode> {
                     if reg.card(&name).is_none() {
                         return Err(e.into());
                     }
-                    println!("resolves to:         not available locally: {e}");
+                    println!(
+                        "resolves to:         not available locally: {}",
+                        mirlens_core::error_chain(&e)
+                    );
                 }
             }
         }

@@ -113,22 +113,30 @@ pub fn run(a: NeuronsArgs) -> anyhow::Result<ExitCode> {
 /// Print a warning when some (or all) neurons are constant over the analysed rows: they carry no information, and
 /// a ranking or probe over only such neurons measures nothing.
 pub(crate) fn warn_constant(x: &mirlens_probe::Matrix, what: &str) {
-    let c = x.constant_columns();
-    if c.is_empty() {
+    warn_constant_columns(&x.constant_columns(), x.cols, x.rows, what, "neurons");
+}
+
+/// The warning of [`warn_constant`] for `constant` columns (indices) of a `rows × cols` input, naming the columns
+/// `noun` ("neurons", "features").
+pub(crate) fn warn_constant_columns(
+    constant: &[usize],
+    cols: usize,
+    rows: usize,
+    what: &str,
+    noun: &str,
+) {
+    if constant.is_empty() {
         return;
     }
-    if c.len() == x.cols {
+    if constant.len() == cols {
         eprintln!(
-            "warning: {what}: all {} neurons are constant over the {} rows; results carry no information",
-            x.cols, x.rows
+            "warning: {what}: all {cols} {noun} are constant over the {rows} rows; results carry no information"
         );
     } else {
         eprintln!(
-            "warning: {what}: {} of {} neurons are constant over the {} rows (first: {:?})",
-            c.len(),
-            x.cols,
-            x.rows,
-            &c[..c.len().min(8)]
+            "warning: {what}: {} of {cols} {noun} are constant over the {rows} rows (first: {:?})",
+            constant.len(),
+            &constant[..constant.len().min(8)]
         );
     }
 }

@@ -159,7 +159,16 @@ pub fn sweep(a: &SweepArgs) -> anyhow::Result<serde_json::Value> {
     pb.set_style(ProgressStyle::with_template(
         "{bar:30} {pos}/{len} layers {msg}",
     )?);
-    let (results, classes) = sweep_store(&store, &layers, &a.label, pooling, &params, |l| {
+    let (results, classes) = sweep_store(&store, &layers, &a.label, pooling, &params, |l, x| {
+        pb.suspend(|| {
+            super::neurons::warn_constant_columns(
+                &x.constant_columns(),
+                x.cols,
+                x.rows,
+                &format!("{l}"),
+                "features",
+            )
+        });
         pb.set_message(format!("layer {}", l.0));
         pb.inc(1);
     })

@@ -427,8 +427,37 @@ fn metrics_summary(m: &EvalMetrics) -> String {
     )
 }
 
+/// Warn about input columns that are constant over every row of `src` (one pass over the rows, in batches).
+fn warn_constant_inputs(src: &dyn ActivationSource, layer: usize) -> anyhow::Result<()> {
+    let (d, n) = (src.d_in(), src.num_rows());
+    if n < 2 || d == 0 {
+        return Ok(());
+    }
+    let mut first = vec![0f32; d];
+    src.fill_rows(&[0], &mut first)?;
+    let mut constant = vec![true; d];
+    let batch = (1 << 20) / d.max(1) + 1;
+    let mut buf = vec![0f32; batch * d];
+    let mut r = 1;
+    while r < n && constant.iter().any(|&c| c) {
+        let rows: Vec<usize> = (r..n.min(r + batch)).collect();
+        let out = &mut buf[..rows.len() * d];
+        src.fill_rows(&rows, out)?;
+        for row in out.chunks_exact(d) {
+            for ((c, &v), &f) in constant.iter_mut().zip(row).zip(&first) {
+                *c &= v == f;
+            }
+        }
+        r += rows.len();
+    }
+    let idx: Vec<usize> = (0..d).filter(|&j| constant[j]).collect();
+    super::neurons::warn_constant_columns(&idx, d, n, &format!("layer {layer}"), "features");
+    Ok(())
+}
+
 fn run_train(a: TrainArgs) -> anyhow::Result<ExitCode> {
     let src = a.input.open()?;
+    warn_constant_inputs(&src, a.input.layer)?;
     let params = a.train.params(src.d_in());
     let plan = params.check(src.d_in(), src.num_rows())?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
@@ -541,6 +570,7 @@ fn run_features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
     let (sae, _) =
         load_native(&a.sae).with_context(|| format!("loading SAE {}", a.sae.display()))?;
     let src = a.input.open()?;
+    warn_constant_inputs(&src, a.input.layer)?;
     let p = FeatureParams {
         top_n: a.top,
         hist_bins: 20,

@@ -469,3 +469,303 @@ fn hostile_config_is_refused_before_allocating() {
         stderr(&o)
     );
 }
+
+/// An OS error reaches the user once: error types either interpolate a cause or return it as their source, never
+/// both (the chain `a: b: c` used to end in `…(os error 20): …(os error 20)`).
+#[test]
+fn os_errors_are_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // a path through a regular file: every open fails with ENOTDIR
+    std::fs::write(d.join("f"), b"not a folder").unwrap();
+    let bad = d.join("f").join("x.wav");
+    tone_wav(&d.join("ok.wav"));
+    std::fs::write(
+        d.join("m.jsonl"),
+        format!(
+            "{{\"id\":\"ok\",\"path\":\"ok.wav\",\"labels\":{{}}}}\n{{\"id\":\"bad\",\"path\":{:?},\"labels\":{{}}}}\n",
+            bad.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    // a store whose manifest.json is not UTF-8: reading it fails with an I/O error (InvalidData)
+    std::fs::create_dir_all(d.join("store")).unwrap();
+    std::fs::write(d.join("store").join("manifest.json"), b"\xff\xfe{").unwrap();
+    let enotdir = "(os error 20)";
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (vec!["info".into(), bad.clone().into()], enotdir),
+        (
+            vec![
+                "features".into(),
+                "--kind".into(),
+                "logmel".into(),
+                bad.clone().into(),
+                "--out".into(),
+                d.join("o").into(),
+            ],
+            enotdir,
+        ),
+        (
+            vec![
+                "extract".into(),
+                "--quiet".into(),
+                "--model".into(),
+                "logmel".into(),
+                "--pool".into(),
+                "mean".into(),
+                "--dataset".into(),
+                d.join("m.jsonl").into(),
+                "--out".into(),
+                d.join("s").into(),
+            ],
+            enotdir,
+        ),
+        (
+            vec![
+                "probe".into(),
+                "sweep".into(),
+                "--store".into(),
+                d.join("store").into(),
+                "--label".into(),
+                "x".into(),
+                "--out".into(),
+                d.join("p").into(),
+            ],
+            "did not contain valid UTF-8",
+        ),
+        (
+            vec![
+                "datasets".into(),
+                "show".into(),
+                d.join("f").join("m.jsonl").into(),
+            ],
+            enotdir,
+        ),
+        (
+            vec![
+                "midi".into(),
+                "info".into(),
+                d.join("f").join("x.mid").into(),
+            ],
+            enotdir,
+        ),
+    ];
+    for (args, os) in cases {
+        let mut c = bin();
+        c.args(&args);
+        let o = run_bounded(c);
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(all.matches(os).count(), 1, "{args:?}:\n{all}");
+    }
+}
+
+/// A store whose layer 1 has planted constant columns 3 and 6 (8 neurons, 40 clips × 2 frames, label `family`).
+fn store_with_constant_columns(dir: &Path) {
+    store_with_names(dir, &|c| format!("clip{c:03}"), &["brass", "string"]);
+}
+
+/// The store of [`store_with_constant_columns`] with clip ids `clip_id(c)` and `family` = `families[c % len]`.
+fn store_with_names(dir: &Path, clip_id: &dyn Fn(usize) -> String, families: &[&str]) {
+    use mirlens_core::{DType, LabelSet, LabelValue, LayerId, Pooling};
+    use mirlens_store::{Part, RowMeta, ShardData, StoreHeader, StoreWriter};
+    let (clips, frames, hidden) = (40usize, 2usize, 8usize);
+    let header = StoreHeader {
+        model: "constant-columns".into(),
+        revision: None,
+        config_hash: "0".repeat(64),
+        layers: vec![LayerId(0), LayerId(1)],
+        hidden_size: hidden,
+        dtype: DType::F32,
+        pooling: Pooling::None,
+        frame_rate: 10.0,
+        dataset: "planted".into(),
+        dataset_hash: "0".repeat(64),
+        dataset_clips: clips,
+        clips_per_shard: clips,
+    };
+    let mut w = StoreWriter::open(dir, header, Part::WHOLE).unwrap();
+    let mut rows = Vec::new();
+    let mut layers = vec![Vec::new(), Vec::new()];
+    for c in 0..clips {
+        let mut labels = LabelSet::new();
+        labels.insert(
+            "family".into(),
+            LabelValue::Str(families[c % families.len()].into()),
+        );
+        for f in 0..frames {
+            rows.push(RowMeta {
+                clip_id: clip_id(c),
+                clip_index: c,
+                frame: f,
+                time: f as f64 / 10.0,
+                split: None,
+                labels: labels.clone(),
+            });
+            for (l, buf) in layers.iter_mut().enumerate() {
+                for j in 0..hidden {
+                    let varying = ((c * 7 + f * 3 + j * 5) % 11) as f32 / 11.0 + (c % 2) as f32;
+                    buf.push(if l == 1 && (j == 3 || j == 6) {
+                        0.25
+                    } else {
+                        varying
+                    });
+                }
+            }
+        }
+    }
+    w.write_shard(ShardData {
+        index: 0,
+        rows,
+        layers,
+        clips,
+        bad_clips: Vec::new(),
+    })
+    .unwrap();
+    w.finalize().unwrap();
+}
+
+/// `probe sweep`, `sae train` and `sae features` name the constant input columns of a layer (as `neurons` and
+/// `eval` do), and only for the layer that has them.
+#[test]
+fn constant_features_are_reported_by_probe_sweep_and_sae() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let store = d.join("store");
+    store_with_constant_columns(&store);
+    let warning = "layer 1: 2 of 8 features are constant over the 80 rows (first: [3, 6])";
+    let mut c = bin();
+    c.args(["probe", "sweep", "--label", "family", "--store"])
+        .arg(&store)
+        .arg("--out")
+        .arg(d.join("sweep"));
+    let o = run_bounded(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // the sweep pools frames per clip (40 rows); the SAE reads every frame (80)
+    let pooled = "layer 1: 2 of 8 features are constant over the 40 rows (first: [3, 6])";
+    assert_eq!(stderr(&o).matches(pooled).count(), 1, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("layer 0:"), "{}", stderr(&o));
+    let small = [
+        "--k",
+        "2",
+        "--latents",
+        "16",
+        "--tokens",
+        "2000",
+        "--batch",
+        "64",
+        "--threads",
+        "1",
+    ];
+    let mut c = bin();
+    c.args(["sae", "train", "--layer", "1"])
+        .args(small)
+        .arg("--store")
+        .arg(&store)
+        .arg("--out")
+        .arg(d.join("sae"));
+    let o = run_bounded(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o).matches(warning).count(), 1, "{}", stderr(&o));
+    let mut c = bin();
+    c.args(["sae", "features", "--layer", "1", "--sae"])
+        .arg(d.join("sae"))
+        .arg("--store")
+        .arg(&store)
+        .arg("--out")
+        .arg(d.join("features"));
+    let o = run_bounded(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o).matches(warning).count(), 1, "{}", stderr(&o));
+    // layer 0 has none
+    let mut c = bin();
+    c.args(["sae", "train", "--layer", "0"])
+        .args(small)
+        .arg("--store")
+        .arg(&store)
+        .arg("--out")
+        .arg(d.join("sae0"));
+    let o = run_bounded(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("constant"), "{}", stderr(&o));
+}
+
+/// Labels and clip ids that look like spreadsheet formulas come out of `sae features` CSVs neutralised (a leading
+/// `'`), while negative numbers stay numbers.
+#[test]
+fn hostile_labels_are_neutralised_in_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let store = d.join("store");
+    let hostile = ["=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "-x"];
+    store_with_names(
+        &store,
+        &|c| format!("=HYPERLINK(\"http://x/{c}\")"),
+        &hostile,
+    );
+    let small = [
+        "--k",
+        "2",
+        "--latents",
+        "16",
+        "--tokens",
+        "2000",
+        "--batch",
+        "64",
+        "--threads",
+        "1",
+    ];
+    let mut c = bin();
+    c.args(["sae", "train", "--layer", "0"])
+        .args(small)
+        .arg("--store")
+        .arg(&store)
+        .arg("--out")
+        .arg(d.join("sae"));
+    let o = run_bounded(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut c = bin();
+    c.args([
+        "sae", "features", "--layer", "0", "--labels", "family", "--sae",
+    ])
+    .arg(d.join("sae"))
+    .arg("--store")
+    .arg(&store)
+    .arg("--out")
+    .arg(d.join("f"));
+    let o = run_bounded(c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(d.join("f").join("features.csv")).unwrap();
+    let mut neutralised = 0;
+    let mut numbers = 0;
+    for line in csv.lines().skip(1) {
+        // split on commas outside quotes
+        let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+        for ch in line.chars() {
+            match ch {
+                '"' => quoted = !quoted,
+                ',' if !quoted => fields.push(std::mem::take(&mut cur)),
+                _ => cur.push(ch),
+            }
+        }
+        fields.push(cur);
+        for f in &fields {
+            if f.starts_with(['=', '+', '@', '-', '\t', '\r']) {
+                assert!(
+                    f.parse::<f64>().is_ok(),
+                    "formula-like cell {f:?} in {line:?}"
+                );
+                numbers += 1;
+            }
+            if f.starts_with("'=HYPERLINK(") || hostile.iter().any(|h| *f == format!("'{h}")) {
+                neutralised += 1;
+            }
+        }
+    }
+    // every feature row names its top clip (a hostile id); the class cells hold hostile labels
+    assert!(
+        neutralised >= 16,
+        "{neutralised} neutralised cells in\n{csv}"
+    );
+    // the precision/recall/MI columns of the hostile labels hold numbers, some signed: kept as numbers
+    assert!(numbers + neutralised > 0);
+}

@@ -153,7 +153,7 @@ pub fn write_dataset(
                         )
                         .map_err(|e| DatasetError::Wav {
                             path: path.clone(),
-                            message: e.to_string(),
+                            message: mirlens_core::error_chain(&e),
                         })?;
                         let duration = clip.duration_secs();
                         mine.push((

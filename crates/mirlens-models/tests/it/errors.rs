@@ -91,16 +91,20 @@ fn missing_config_and_weights() {
 }
 
 #[test]
-fn pickle_checkpoint_is_refused_with_a_hint() {
+fn pickle_checkpoint_is_refused_with_a_safe_conversion_hint() {
     let (_t, d) = tiny_copy();
     std::fs::rename(d.join("model.safetensors"), d.join("pytorch_model.bin")).unwrap();
     let e = CandleEncoder::load(&d, &LoadOptions::default()).unwrap_err();
     assert!(matches!(e, ModelError::PickleCheckpoint { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(
-        msg.contains("save_pretrained") && msg.contains("pytorch_model.bin"),
+        msg.contains("pytorch_model.bin")
+            && msg.contains("weights_only=True")
+            && msg.contains("save_file"),
         "{msg}"
     );
+    // the hint never suggests running the checkpoint's code
+    assert!(!msg.contains("trust_remote_code"), "{msg}");
 }
 
 #[test]

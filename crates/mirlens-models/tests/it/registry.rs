@@ -158,4 +158,8 @@ fn real_model_offline_error_names_cache_and_conversion() {
     assert!(e.contains("models--m-a-p--MERT-v1-95M"), "{e}");
     assert!(e.contains("pytorch_model.bin"), "{e}");
     assert!(e.contains("--features hub"), "{e}");
+    assert!(
+        e.contains("weights_only=True") && !e.contains("trust_remote_code"),
+        "{e}"
+    );
 }
