@@ -43,7 +43,7 @@ pub enum ReportError {
         reason: &'static str,
     },
     /// Writing a file failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The file.
         path: std::path::PathBuf,
@@ -51,7 +51,7 @@ pub enum ReportError {
         source: std::io::Error,
     },
     /// JSON serialisation failed.
-    #[error("cannot serialise {what} as JSON: {source}")]
+    #[error("cannot serialise {what} as JSON")]
     Json {
         /// What was serialised.
         what: String,

@@ -68,6 +68,10 @@ pub struct ExtractArgs {
     /// What to do with clips that fail to decode or encode.
     #[arg(long, value_enum, default_value = "skip")]
     pub on_bad_clip: OnBadClip,
+    /// NaN or infinite activations: `error` (refuse the shard, naming the layer, row and clip), `skip` (drop the
+    /// rows that hold any, counted in the manifest) or `keep` (store them, counted).
+    #[arg(long, default_value = "error")]
+    pub on_nonfinite: mirlens_store::NonFinitePolicy,
     /// Worker threads for decoding (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -246,6 +250,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
             OnBadClip::Skip => BadClipPolicy::Skip,
             OnBadClip::Fail => BadClipPolicy::Fail,
         },
+        on_nonfinite: args.on_nonfinite,
         ..ExtractParams::default()
     };
     let spec = encoder.spec().clone();

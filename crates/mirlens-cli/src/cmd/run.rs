@@ -131,6 +131,7 @@ fn all_layers_args(
         limit,
         seed,
         on_bad_clip: extract::OnBadClip::Skip,
+        on_nonfinite: mirlens_store::NonFinitePolicy::Error,
         threads: 0,
         quiet,
         window: extract::DEFAULT_WINDOW_SECS,

@@ -769,3 +769,70 @@ fn hostile_labels_are_neutralised_in_csv() {
     // the precision/recall/MI columns of the hostile labels hold numbers, some signed: kept as numbers
     assert!(numbers + neutralised > 0);
 }
+
+#[test]
+fn non_finite_activations_follow_the_on_nonfinite_policy() {
+    // a model with one NaN weight: every activation after the feature projection is NaN
+    let tmp = tempfile::tempdir().unwrap();
+    let src = golden_dir("encoders").join("hubert_group_postln");
+    let m = tmp.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    for f in ["config.json", "preprocessor_config.json"] {
+        std::fs::copy(src.join(f), m.join(f)).unwrap();
+    }
+    let mut b = std::fs::read(src.join("model.safetensors")).unwrap();
+    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
+    let t = &header["feature_projection.projection.bias"];
+    assert_eq!(t["dtype"], "F32");
+    let at = 8 + n + t["data_offsets"][0].as_u64().unwrap() as usize;
+    b[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(m.join("model.safetensors"), b).unwrap();
+    for i in 0..2 {
+        tone_wav(&tmp.path().join(format!("t{i}.wav")));
+    }
+    std::fs::write(
+        tmp.path().join("m.jsonl"),
+        "{\"id\":\"a\",\"path\":\"t0.wav\",\"labels\":{\"pitch\":60}}\n{\"id\":\"b\",\"path\":\"t1.wav\",\"labels\":{\"pitch\":61}}\n",
+    )
+    .unwrap();
+    let extract = |policy: Option<&str>, out: &str| {
+        let mut c = bin();
+        c.args(["extract", "--quiet", "--pool", "mean", "--model"])
+            .arg(&m)
+            .arg("--dataset")
+            .arg(tmp.path().join("m.jsonl"))
+            .arg("--out")
+            .arg(tmp.path().join(out));
+        if let Some(p) = policy {
+            c.args(["--on-nonfinite", p]);
+        }
+        c.output().unwrap()
+    };
+    let o = extract(None, "s-error");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("non-finite"), "{}", stderr(&o));
+    let o = extract(Some("keep"), "s-keep");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let man: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("s-keep").join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(man["on_nonfinite"], "keep");
+    assert_eq!(man["nonfinite_rows"], 2, "{man}");
+    let o = extract(Some("skip"), "s-skip");
+    let man: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("s-skip").join("manifest.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert_eq!(man["on_nonfinite"], "skip", "{man}");
+    assert_eq!(man["nonfinite_rows"], 2, "{man}");
+    assert_eq!(man["num_rows"], 0, "{man}");
+    let o = extract(Some("sometimes"), "s-bad");
+    assert!(
+        stderr(&o).contains("'error', 'skip' or 'keep'"),
+        "{}",
+        stderr(&o)
+    );
+}
