@@ -821,6 +821,7 @@ fn non_finite_activations_follow_the_on_nonfinite_policy() {
     assert_eq!(man["on_nonfinite"], "keep");
     assert_eq!(man["nonfinite_rows"], 2, "{man}");
     let o = extract(Some("skip"), "s-skip");
+    assert!(o.status.success(), "{}", stderr(&o));
     let man: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(tmp.path().join("s-skip").join("manifest.json"))
             .unwrap_or_default(),
