@@ -25,8 +25,71 @@ pub struct ReportSummary {
     pub audio_clips: usize,
     /// Cross-modal layer matrices drawn.
     pub matrices: usize,
+    /// Checkpoint curves (`curve.csv`) drawn.
+    pub curves: usize,
     /// Result files linked.
     pub files: usize,
+}
+
+/// One row of a `curve.csv` (`mirlens curve`): a layer's probe accuracy at a checkpoint (`step`) or for a
+/// baseline (no step).
+#[derive(Debug, Clone, PartialEq)]
+struct CurveRow {
+    model: String,
+    step: Option<u64>,
+    label: String,
+    layer: String,
+    accuracy: f64,
+    ci: (f64, f64),
+}
+
+/// Split one CSV line (RFC 4180 quotes).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// Rows of a `curve.csv`; `None` when the header is not `mirlens curve`'s.
+fn parse_curve(text: &str) -> Option<Vec<CurveRow>> {
+    let mut lines = text.lines();
+    if lines.next()?.trim() != "model,step,label,layer,accuracy,ci_low,ci_high" {
+        return None;
+    }
+    let unquote = |s: &str| s.strip_prefix('\'').unwrap_or(s).to_string();
+    Some(
+        lines
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| {
+                let f = csv_fields(l);
+                (f.len() == 7).then(|| CurveRow {
+                    model: unquote(&f[0]),
+                    step: f[1].parse().ok(),
+                    label: unquote(&f[2]),
+                    layer: f[3].clone(),
+                    accuracy: f[4].parse().unwrap_or(f64::NAN),
+                    ci: (
+                        f[5].parse().unwrap_or(f64::NAN),
+                        f[6].parse().unwrap_or(f64::NAN),
+                    ),
+                })
+            })
+            .collect(),
+    )
 }
 
 /// Results found below a run directory.
@@ -42,6 +105,7 @@ struct Found {
     matrices: Vec<(String, Value)>,
     scores: Vec<(String, Value)>,
     maps: Vec<(String, Value)>,
+    curves: Vec<(String, Vec<CurveRow>)>,
     files: Vec<String>,
     /// How the page reaches the run directory: `../` when the page sits in a folder of it.
     prefix: String,
@@ -122,6 +186,13 @@ fn walk(root: &Path, dir: &Path, skip: &Path, depth: usize, f: &mut Found) -> st
         let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
         if matches!(ext, "csv" | "json" | "svg" | "txt" | "tsv") {
             f.files.push(rel(root, &p));
+        }
+        if name == "curve.csv"
+            && let Some(rows) = std::fs::read_to_string(&p)
+                .ok()
+                .and_then(|t| parse_curve(&t))
+        {
+            f.curves.push((rel(root, p.parent().unwrap_or(root)), rows));
         }
         if ext != "json" {
             continue;
@@ -794,6 +865,106 @@ fn crossmodal_section(found: &Found) -> Result<Html, ReportError> {
     Ok(body)
 }
 
+fn curves_section(found: &Found) -> Result<Html, ReportError> {
+    let mut body = Html::para(
+        "Probe accuracy across training checkpoints (`mirlens curve`): per label, the best layer's accuracy at each \
+         step with its 95 % CI, and every layer at every step as a heatmap; baselines (no step) in the table.",
+    );
+    for (dir, rows) in &found.curves {
+        let mut labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
+        labels.sort();
+        labels.dedup();
+        let mut series = Vec::new();
+        let mut base_rows = Vec::new();
+        for label in &labels {
+            let mut steps: Vec<u64> = rows
+                .iter()
+                .filter(|r| r.label == *label)
+                .filter_map(|r| r.step)
+                .collect();
+            steps.sort_unstable();
+            steps.dedup();
+            let mut layers: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.label == *label && r.step.is_some())
+                .map(|r| r.layer.as_str())
+                .collect();
+            layers.sort_by_key(|l| (l.parse::<u64>().unwrap_or(u64::MAX), l.to_string()));
+            layers.dedup();
+            let mut pts = Vec::new();
+            let mut ci = Vec::new();
+            let mut grid = Vec::new();
+            for &st in &steps {
+                let at: Vec<&CurveRow> = rows
+                    .iter()
+                    .filter(|r| r.label == *label && r.step == Some(st))
+                    .collect();
+                if let Some(b) = at.iter().max_by(|a, b| a.accuracy.total_cmp(&b.accuracy)) {
+                    // a log axis cannot show step 0: steps are drawn at step + 1
+                    pts.push(((st + 1) as f64, b.accuracy));
+                    ci.push(b.ci);
+                }
+                for l in &layers {
+                    grid.push(
+                        at.iter()
+                            .find(|r| r.layer == *l)
+                            .map_or(f64::NAN, |r| r.accuracy),
+                    );
+                }
+            }
+            if !pts.is_empty() {
+                series.push(
+                    Series::new(label.to_string(), pts).with_interval(ci, ErrorDisplay::Band),
+                );
+                let h = Heatmap {
+                    title: format!("{label}: accuracy by step and layer"),
+                    row_labels: steps.iter().map(|s| s.to_string()).collect(),
+                    col_labels: layers.iter().map(|l| l.to_string()).collect(),
+                    values: grid,
+                    annotate: true,
+                    row_title: "step".into(),
+                    col_title: "layer".into(),
+                    ..Default::default()
+                };
+                body.push(Html::figure(
+                    &h.to_svg()?,
+                    &format!("{label} ({dir}/curve.csv)"),
+                ));
+            }
+            for r in rows
+                .iter()
+                .filter(|r| r.label == *label && r.step.is_none())
+            {
+                base_rows.push(vec![
+                    Html::text(&r.model),
+                    Html::text(&r.label),
+                    Html::text(&r.layer),
+                    num(r.accuracy),
+                    Html::text(&format!("{:.3}–{:.3}", r.ci.0, r.ci.1)),
+                ]);
+            }
+        }
+        if !series.is_empty() {
+            let chart = LineChart {
+                title: "best-layer accuracy by training step".into(),
+                x_label: "step + 1".into(),
+                y_label: "accuracy".into(),
+                series,
+                x_scale: crate::Scale::Log10,
+                ..Default::default()
+            };
+            body.push(Html::figure(&chart.to_svg()?, &format!("{dir}/curve.csv")));
+        }
+        if !base_rows.is_empty() {
+            body.push(table(
+                &["baseline", "label", "layer", "accuracy", "95 % CI"],
+                &base_rows,
+            ));
+        }
+    }
+    Ok(body)
+}
+
 fn files_section(found: &Found) -> Html {
     let mut s = String::from("<ul class=\"files\">");
     for f in &found.files {
@@ -865,6 +1036,14 @@ pub fn write_report(run_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Rep
             id: "crossmodal",
             title: "Similarity between models and modalities".into(),
             body: crossmodal_section(&found)?,
+        });
+    }
+    if !found.curves.is_empty() {
+        summary.curves = found.curves.len();
+        sections.push(Section {
+            id: "checkpoints",
+            title: "Across training checkpoints".into(),
+            body: curves_section(&found)?,
         });
     }
     summary.files = found.files.len();
@@ -950,6 +1129,15 @@ mod tests {
                     "n": 10}),
         );
         std::fs::write(root.join("notes.md"), "not listed").unwrap();
+        std::fs::create_dir_all(root.join("curve")).unwrap();
+        std::fs::write(
+            root.join("curve").join("curve.csv"),
+            "model,step,label,layer,accuracy,ci_low,ci_high\n\
+             m,0,pc,0,0.5000,0.4000,0.6000\nm,0,pc,1,0.2000,0.1000,0.3000\n\
+             m,100,pc,0,0.6000,0.5000,0.7000\nm,100,pc,1,0.9000,0.8500,0.9500\n\
+             \"'=cmd\",,pc,0,0.7000,0.6500,0.7500\n",
+        )
+        .unwrap();
     }
 
     #[test]
@@ -966,9 +1154,11 @@ mod tests {
                 "neurons",
                 "features",
                 "crossmodal",
+                "checkpoints",
                 "files"
             ]
         );
+        assert_eq!(s.curves, 1);
         assert_eq!(
             (
                 s.sweeps,
@@ -979,8 +1169,8 @@ mod tests {
             ),
             (1, 1, 1, 1, 1)
         );
-        // 5 JSON results + the store manifest; the store's internals, audio and markdown are not listed
-        assert_eq!(s.files, 6);
+        // 5 JSON results, the curve and the store manifest; the store's internals, audio and markdown are not listed
+        assert_eq!(s.files, 7);
         let html = std::fs::read_to_string(&s.index).unwrap();
         for raw in ["<img", "<script>alert", "<b>x", "<i>c", "m<1>"] {
             assert!(!html.contains(raw), "{raw} unescaped");
@@ -1004,7 +1194,17 @@ mod tests {
         assert!(html.contains("<td>3, 1</td>"));
         // a second report replaces the first and does not list itself
         let s2 = write_report(&root, &root.join("report")).unwrap();
-        assert_eq!(s2.files, 6);
+        assert_eq!(s2.files, 7);
+        // the checkpoint curve: best layer per step (0.5 at step 0 drawn at x = 1, 0.9 at step 100 at x = 101),
+        // the step × layer grid, and the baseline row with its name un-neutralised and escaped
+        let sec = &html[html.find("<section id=\"checkpoints\">").unwrap()..];
+        let sec = &sec[..sec.find("</section>").unwrap()];
+        assert!(sec.contains("data-x=\"1\" data-y=\"0.5\""), "{sec}");
+        assert!(sec.contains("data-x=\"101\" data-y=\"0.9\""), "{sec}");
+        assert!(
+            sec.contains("<td>=cmd</td><td>pc</td><td>0</td><td>0.700</td><td>0.650–0.750</td>"),
+            "{sec}"
+        );
     }
 
     #[test]

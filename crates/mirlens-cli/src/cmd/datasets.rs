@@ -485,7 +485,10 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
     {
         return show_card(&c, a.json);
     }
-    if !a.manifest.exists() {
+    // a bare name (no folder, no extension) that is neither: say so; a path goes on to the manifest reader, whose
+    // error names the file and the OS cause
+    let bare = a.manifest.components().count() == 1 && a.manifest.extension().is_none();
+    if !a.manifest.exists() && bare {
         anyhow::bail!(
             "{} is neither a manifest file nor a dataset card (cards: {})",
             a.manifest.display(),
