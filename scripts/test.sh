@@ -19,6 +19,16 @@ if [ -z "${ORT_DYLIB_PATH:-}" ]; then
 fi
 echo "== ONNX Runtime: $ORT_DYLIB_PATH"
 
+# The HTML report's browser tests need headless Chromium (Debian's `chromium`, or $MIRLENS_CHROMIUM).
+if [ -z "${MIRLENS_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing chromium (for the report's browser tests)"
+    apt-get update -q && apt-get install -y -q chromium
+  else
+    echo "== the report's browser tests need Chromium: run 'sudo apt-get install chromium' or set MIRLENS_CHROMIUM"
+  fi
+fi
+
 cargo test --workspace --features mirlens-cli/onnx "$@"
 
 # The Python package (PyO3 extension built from source by maturin through pip, like a user's
