@@ -287,6 +287,7 @@ pub fn synth_manifest(ds: &dyn SynthDataset, limit: Option<usize>) -> Manifest {
                 duration_secs: Some(duration),
                 split: c.split,
                 labels: c.labels,
+                midi: None,
             }
         })
         .collect();

@@ -4,7 +4,7 @@
 //!
 //! Each clip follows a four-bar diatonic progression (the openings of `synth-chords` plus the tonic), looped to the
 //! clip length. The melody walks over the scale in octave 4–5 and lands on chord tones on strong beats; the bass
-//! plays the chord root on beats 1 and 3. [`SynthSequences::score`] returns the exact notes of a clip.
+//! plays the chord root on beats 1 and 3. [`SynthSequences::piece`] returns the exact notes of a clip, [`SynthDataset::score`] the same as a score.
 
 use super::chords::{Chord, MAJOR_OPENINGS, MINOR_OPENINGS};
 use super::dsp::{self, Rng};
@@ -141,7 +141,7 @@ impl SynthSequences {
     }
 
     /// The design and notes of clip `index` (a pure function of the seed and the index).
-    pub fn score(&self, index: usize) -> Piece {
+    pub fn piece(&self, index: usize) -> Piece {
         let p = &self.params;
         let mut rng = Rng::new(dsp::derive_seed(p.seed, SEQ_TAG, index as u64));
         let tonic = rng.below(12) as u8;
@@ -283,9 +283,29 @@ impl SynthDataset for SynthSequences {
             .with("n_notes", LabelType::Int)
     }
 
+    fn score(&self, index: usize) -> Option<super::Score> {
+        let piece = self.piece(index);
+        let notes: Vec<super::TimedNote> = piece
+            .notes
+            .iter()
+            .map(|n| super::TimedNote {
+                onset: n.onset,
+                offset: n.offset,
+                pitch: n.pitch,
+                velocity: n.velocity,
+                family: n.family,
+            })
+            .collect();
+        Some(super::timed_score(
+            &notes,
+            piece.tempo_bpm,
+            Some((piece.tonic, piece.minor)),
+        ))
+    }
+
     fn clip(&self, index: usize) -> SynthClip {
         let p = &self.params;
-        let piece = self.score(index);
+        let piece = self.piece(index);
         let sr = p.sample_rate as f64;
         let n = (p.duration_secs * sr).round() as usize;
         let mut y = vec![0.0f64; n];
