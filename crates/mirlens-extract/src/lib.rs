@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub mod baseline;
+pub mod frames;
 pub mod window;
 
 pub use baseline::{LOGMEL_MODEL_NAME, LogMelEncoder};
@@ -225,6 +226,21 @@ fn hex(b: &[u8]) -> String {
 pub trait ClipSource: Sync {
     /// Load clip `index` of the manifest (any sample rate, mono). The error message names the file and the cause.
     fn load(&self, index: usize, entry: &ManifestEntry) -> std::result::Result<Waveform, String>;
+
+    /// Whether clips of `manifest` have scores (then frame-level labels are extracted, see [`frames`]). By default:
+    /// whether any entry names a MIDI file.
+    fn has_scores(&self, manifest: &Manifest) -> bool {
+        manifest.entries.iter().any(|e| e.midi.is_some())
+    }
+
+    /// The score aligned with clip `index` (`None`: it has none). By default: the entry's MIDI file.
+    fn score(
+        &self,
+        _index: usize,
+        entry: &ManifestEntry,
+    ) -> Option<std::result::Result<mirlens_symbolic::Score, String>> {
+        entry.midi.as_deref().map(frames::read_score)
+    }
 }
 
 /// Decode clips from their files (offset/duration crop, mean downmix).
@@ -268,6 +284,21 @@ impl ClipSource for SynthSource<'_> {
             samples: c.samples,
             sample_rate: c.sample_rate,
         })
+    }
+
+    fn has_scores(&self, _manifest: &Manifest) -> bool {
+        true
+    }
+
+    fn score(
+        &self,
+        index: usize,
+        _entry: &ManifestEntry,
+    ) -> Option<std::result::Result<mirlens_symbolic::Score, String>> {
+        (index < self.dataset.len())
+            .then(|| self.dataset.score(index))
+            .flatten()
+            .map(Ok)
     }
 }
 
@@ -423,6 +454,11 @@ pub fn store_layout(
         };
         schema = schema.with(LabelField::new(name.clone(), LabelLevel::Clip, kind));
     }
+    if params.pooling == Pooling::None && dataset.source.has_scores(dataset.manifest) {
+        for f in frames::frame_label_fields() {
+            schema = schema.with(f);
+        }
+    }
     let mut card = ModelCard::default();
     card.extra
         .insert("num_layers".into(), spec.num_layers.to_string());
@@ -506,33 +542,59 @@ fn extract_shard(
     let range = header.shard_clips(k);
     let entries = &dataset.manifest.entries[range.clone()];
     // 1. decode + resample + normalise in parallel
-    let inputs: Vec<std::result::Result<Vec<f32>, String>> = range
-        .clone()
-        .into_par_iter()
-        .zip(entries.par_iter())
-        .map(|(i, e)| {
-            let w = dataset.source.load(i, e)?;
-            let mut x = if w.sample_rate == spec.sample_rate {
-                w.samples
-            } else {
-                resample(&w.samples, w.sample_rate, spec.sample_rate, params.resample).map_err(
-                    |err| {
-                        format!(
-                            "resampling {} Hz → {} Hz: {err}",
-                            w.sample_rate, spec.sample_rate
-                        )
-                    },
-                )?
-            };
-            if x.is_empty() {
-                return Err("no audio samples".to_string());
+    let with_frames =
+        params.pooling == Pooling::None && dataset.source.has_scores(dataset.manifest);
+    let loaded: Vec<std::result::Result<(Vec<f32>, Option<mirlens_symbolic::Score>), String>> =
+        range
+            .clone()
+            .into_par_iter()
+            .zip(entries.par_iter())
+            .map(|(i, e)| {
+                let score = match with_frames {
+                    true => dataset.source.score(i, e).transpose()?,
+                    false => None,
+                };
+                let w = dataset.source.load(i, e)?;
+                let mut x = if w.sample_rate == spec.sample_rate {
+                    w.samples
+                } else {
+                    resample(&w.samples, w.sample_rate, spec.sample_rate, params.resample).map_err(
+                        |err| {
+                            format!(
+                                "resampling {} Hz → {} Hz: {err}",
+                                w.sample_rate, spec.sample_rate
+                            )
+                        },
+                    )?
+                };
+                if x.is_empty() {
+                    return Err("no audio samples".to_string());
+                }
+                if spec.normalize_input {
+                    normalize_waveform(&mut x);
+                }
+                Ok((x, score))
+            })
+            .collect();
+    let mut scores: Vec<Option<mirlens_symbolic::Score>> = Vec::with_capacity(loaded.len());
+    let inputs: Vec<std::result::Result<Vec<f32>, String>> = loaded
+        .into_iter()
+        .map(|r| match r {
+            Ok((x, s)) => {
+                scores.push(s);
+                Ok(x)
             }
-            if spec.normalize_input {
-                normalize_waveform(&mut x);
+            Err(e) => {
+                scores.push(None);
+                Err(e)
             }
-            Ok(x)
         })
         .collect();
+    let frame_fields = if with_frames {
+        frames::frame_label_fields()
+    } else {
+        Vec::new()
+    };
     // 2. encode the good clips in batches; a failing batch is retried clip by clip to isolate the bad clip
     let selection = LayerSelection::Some(header.layers.clone());
     let opts = EncodeOptions::default();
@@ -582,8 +644,14 @@ fn extract_shard(
                 } else {
                     Ok(a)
                 }
+            })
+            .and_then(|a| match (with_frames, scores[j].as_ref()) {
+                (true, Some(s)) => {
+                    frames::labels_of(s, header.frame_rate, a.frames).map(|l| (a, Some(l)))
+                }
+                _ => Ok((a, None)),
             });
-        let acts = match result {
+        let (acts, frame_labels) = match result {
             Ok(a) => a,
             Err(reason) => {
                 if params.bad_clips == BadClipPolicy::Fail {
@@ -628,6 +696,14 @@ fn extract_shard(
         } else {
             1
         };
+        if with_frames {
+            frames::push_rows(
+                &mut data.row_labels,
+                &frame_fields,
+                frame_labels.as_ref(),
+                n_rows,
+            )?;
+        }
         for f in 0..n_rows {
             let (start, end) = if params.pooling == Pooling::None {
                 (
