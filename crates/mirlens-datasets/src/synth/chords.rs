@@ -487,7 +487,7 @@ impl SynthDataset for SynthChords {
         } else {
             let k = index - self.grid.len();
             let d = self.pair_design(k / 2);
-            let last = if k % 2 == 0 {
+            let last = if k.is_multiple_of(2) {
                 d.in_key_end
             } else {
                 d.out_of_key_end
