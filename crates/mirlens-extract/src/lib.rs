@@ -530,6 +530,9 @@ pub fn extract(
     })
 }
 
+/// A decoded, resampled clip and its score, or why it could not be loaded.
+type LoadedClip = std::result::Result<(Vec<f32>, Option<mirlens_symbolic::Score>), String>;
+
 /// Decode, encode and pool the clips of shard `k`. Returns the shard and the seconds of audio encoded.
 fn extract_shard(
     encoder: &dyn Encoder,
@@ -544,38 +547,37 @@ fn extract_shard(
     // 1. decode + resample + normalise in parallel
     let with_frames =
         params.pooling == Pooling::None && dataset.source.has_scores(dataset.manifest);
-    let loaded: Vec<std::result::Result<(Vec<f32>, Option<mirlens_symbolic::Score>), String>> =
-        range
-            .clone()
-            .into_par_iter()
-            .zip(entries.par_iter())
-            .map(|(i, e)| {
-                let score = match with_frames {
-                    true => dataset.source.score(i, e).transpose()?,
-                    false => None,
-                };
-                let w = dataset.source.load(i, e)?;
-                let mut x = if w.sample_rate == spec.sample_rate {
-                    w.samples
-                } else {
-                    resample(&w.samples, w.sample_rate, spec.sample_rate, params.resample).map_err(
-                        |err| {
-                            format!(
-                                "resampling {} Hz → {} Hz: {err}",
-                                w.sample_rate, spec.sample_rate
-                            )
-                        },
-                    )?
-                };
-                if x.is_empty() {
-                    return Err("no audio samples".to_string());
-                }
-                if spec.normalize_input {
-                    normalize_waveform(&mut x);
-                }
-                Ok((x, score))
-            })
-            .collect();
+    let loaded: Vec<LoadedClip> = range
+        .clone()
+        .into_par_iter()
+        .zip(entries.par_iter())
+        .map(|(i, e)| {
+            let score = match with_frames {
+                true => dataset.source.score(i, e).transpose()?,
+                false => None,
+            };
+            let w = dataset.source.load(i, e)?;
+            let mut x = if w.sample_rate == spec.sample_rate {
+                w.samples
+            } else {
+                resample(&w.samples, w.sample_rate, spec.sample_rate, params.resample).map_err(
+                    |err| {
+                        format!(
+                            "resampling {} Hz → {} Hz: {err}",
+                            w.sample_rate, spec.sample_rate
+                        )
+                    },
+                )?
+            };
+            if x.is_empty() {
+                return Err("no audio samples".to_string());
+            }
+            if spec.normalize_input {
+                normalize_waveform(&mut x);
+            }
+            Ok((x, score))
+        })
+        .collect();
     let mut scores: Vec<Option<mirlens_symbolic::Score>> = Vec::with_capacity(loaded.len());
     let inputs: Vec<std::result::Result<Vec<f32>, String>> = loaded
         .into_iter()
