@@ -309,13 +309,12 @@ pub fn synth_manifest(ds: &dyn SynthDataset, limit: Option<usize>) -> Manifest {
     let entries = (0..n)
         .into_par_iter()
         .map(|i| {
-            let c = ds.clip(i);
-            let duration = c.duration_secs();
+            let c = ds.describe(i);
             ManifestEntry {
-                id: c.id.clone(),
                 path: PathBuf::from(format!("{}/{}.wav", ds.name(), c.id)),
+                id: c.id,
                 offset_secs: 0.0,
-                duration_secs: Some(duration),
+                duration_secs: Some(c.duration_secs),
                 split: c.split,
                 labels: c.labels,
                 midi: None,

@@ -67,9 +67,33 @@ pub trait SynthDataset: Sync {
     fn clips(&self) -> Box<dyn Iterator<Item = SynthClip> + '_> {
         Box::new((0..self.len()).map(|i| self.clip(i)))
     }
+    /// The manifest facts of clip `index` (id, split, labels, duration). The default renders the clip; generators
+    /// that know them without rendering override it (the manifest of a built-in set is then cheap).
+    fn describe(&self, index: usize) -> SynthMeta {
+        let c = self.clip(index);
+        SynthMeta {
+            duration_secs: c.duration_secs(),
+            id: c.id,
+            split: c.split,
+            labels: c.labels,
+        }
+    }
     /// The score of clip `index`, aligned with its audio (time 0 = the first sample): the source of frame-level
     /// labels. Every built-in generator has one.
     fn score(&self, index: usize) -> Option<Score>;
+}
+
+/// What a manifest needs of a generated clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthMeta {
+    /// Clip id.
+    pub id: String,
+    /// Split.
+    pub split: Option<Split>,
+    /// Labels.
+    pub labels: LabelSet,
+    /// Duration in seconds.
+    pub duration_secs: f64,
 }
 
 /// One note of a generated clip, in seconds.

@@ -256,6 +256,38 @@ impl SynthSequences {
     }
 }
 
+impl SynthSequences {
+    fn labels(piece: &Piece) -> LabelSet {
+        let mut labels = LabelSet::new();
+        labels.insert(
+            "key".into(),
+            LabelValue::Str(crate::adapters::giantsteps::key_name(
+                piece.tonic,
+                piece.minor,
+            )),
+        );
+        labels.insert("key_tonic".into(), LabelValue::Int(piece.tonic as i64));
+        labels.insert(
+            "mode".into(),
+            LabelValue::Str(if piece.minor { "minor" } else { "major" }.into()),
+        );
+        labels.insert("tempo_bpm".into(), LabelValue::Float(piece.tempo_bpm));
+        labels.insert(
+            "melody_timbre".into(),
+            LabelValue::Str(piece.melody.name().into()),
+        );
+        labels.insert(
+            "accompaniment_timbre".into(),
+            LabelValue::Str(piece.accompaniment.name().into()),
+        );
+        labels.insert("loudness_db".into(), LabelValue::Float(piece.loudness_db));
+        labels.insert("reverb_wet".into(), LabelValue::Float(piece.reverb_wet));
+        labels.insert("snr_db".into(), LabelValue::Float(piece.snr_db));
+        labels.insert("n_notes".into(), LabelValue::Int(piece.notes.len() as i64));
+        labels
+    }
+}
+
 impl SynthDataset for SynthSequences {
     fn name(&self) -> &'static str {
         "synth-sequences"
@@ -281,6 +313,17 @@ impl SynthDataset for SynthSequences {
             .with("reverb_wet", LabelType::Float)
             .with("snr_db", LabelType::Float)
             .with("n_notes", LabelType::Int)
+    }
+
+    fn describe(&self, index: usize) -> super::SynthMeta {
+        let p = &self.params;
+        let n = (p.duration_secs * p.sample_rate as f64).round() as usize;
+        super::SynthMeta {
+            id: format!("seq-{index:05}"),
+            split: assign_split(p.seed, SEQ_TAG, index, p.valid_fraction, p.test_fraction),
+            labels: Self::labels(&self.piece(index)),
+            duration_secs: n as f64 / p.sample_rate as f64,
+        }
     }
 
     fn score(&self, index: usize) -> Option<super::Score> {
@@ -343,32 +386,7 @@ impl SynthDataset for SynthSequences {
             .iter()
             .map(|v| (v + sigma * nrng.normal()).clamp(-1.0, 1.0) as f32)
             .collect();
-        let mut labels = LabelSet::new();
-        labels.insert(
-            "key".into(),
-            LabelValue::Str(crate::adapters::giantsteps::key_name(
-                piece.tonic,
-                piece.minor,
-            )),
-        );
-        labels.insert("key_tonic".into(), LabelValue::Int(piece.tonic as i64));
-        labels.insert(
-            "mode".into(),
-            LabelValue::Str(if piece.minor { "minor" } else { "major" }.into()),
-        );
-        labels.insert("tempo_bpm".into(), LabelValue::Float(piece.tempo_bpm));
-        labels.insert(
-            "melody_timbre".into(),
-            LabelValue::Str(piece.melody.name().into()),
-        );
-        labels.insert(
-            "accompaniment_timbre".into(),
-            LabelValue::Str(piece.accompaniment.name().into()),
-        );
-        labels.insert("loudness_db".into(), LabelValue::Float(piece.loudness_db));
-        labels.insert("reverb_wet".into(), LabelValue::Float(piece.reverb_wet));
-        labels.insert("snr_db".into(), LabelValue::Float(piece.snr_db));
-        labels.insert("n_notes".into(), LabelValue::Int(piece.notes.len() as i64));
+        let labels = Self::labels(&piece);
         SynthClip {
             id: format!("seq-{index:05}"),
             samples,

@@ -208,3 +208,30 @@ fn written_datasets_carry_midi_files_that_read_back_as_the_score() {
         m.entries[1].midi
     );
 }
+
+#[test]
+fn describe_gives_the_manifest_facts_of_the_rendered_clip() {
+    let seq = SequencesParams {
+        seed: 4,
+        sample_rate: 16000,
+        duration_secs: 1.5,
+        count: 4,
+        ..SequencesParams::default()
+    }
+    .check()
+    .unwrap();
+    let notes = NotesParams::default().check().unwrap();
+    let sets: [&dyn SynthDataset; 2] = [&seq, &notes];
+    for ds in sets {
+        for i in [0, 3] {
+            let c = ds.clip(i);
+            let d = ds.describe(i);
+            assert_eq!(
+                (d.id, d.split, d.labels, d.duration_secs),
+                (c.id.clone(), c.split, c.labels.clone(), c.duration_secs()),
+                "{} #{i}",
+                ds.name()
+            );
+        }
+    }
+}
