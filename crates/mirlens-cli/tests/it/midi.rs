@@ -325,3 +325,51 @@ fn bad_input_names_the_file_and_byte() {
         "{err}"
     );
 }
+
+#[test]
+fn the_token_vocabulary_loads_as_a_text_tokenizer_with_miditok_ids() {
+    let g = golden();
+    let dir = tempfile::tempdir().unwrap();
+    for scheme in ["remi", "midilike"] {
+        let tj = dir.path().join(format!("{scheme}-tokenizer.json"));
+        run(&[
+            "midi",
+            "vocab",
+            "--scheme",
+            scheme,
+            "--out",
+            tj.to_str().unwrap(),
+        ]);
+        let tok = mirlens_models::TextTokenizer::from_file(&tj).unwrap();
+        assert_eq!(tok.vocab_size(), if scheme == "remi" { 357 } else { 411 });
+        let mut checked = 0;
+        for file in ["drums", "mixed", "tempo_changes"] {
+            let want = &g["files"][file]["miditok"][scheme];
+            for (tokens, ids) in want["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(want["ids"].as_array().unwrap())
+            {
+                let text: Vec<&str> = tokens
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap())
+                    .collect();
+                let enc = tok.encode(&text.join(" "), true).unwrap();
+                let want_ids: Vec<u32> = ids
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_u64().unwrap() as u32)
+                    .collect();
+                assert_eq!(enc.ids, want_ids, "{file} {scheme}");
+                checked += want_ids.len();
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        // a token outside the vocabulary is an error, not a silent unknown id
+        assert!(tok.encode("Bar_None Pitch_200", true).is_err());
+    }
+}
