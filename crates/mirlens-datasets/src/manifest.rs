@@ -258,6 +258,10 @@ pub struct ManifestEntry {
     /// pitches, onsets, chord, key, beat). Absolute after reading a manifest from disk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub midi: Option<PathBuf>,
+    /// Texts paired with the clip (captions), for music–language alignment. In CSV: one `text` cell with the
+    /// captions separated by `|`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text: Vec<String>,
 }
 
 impl ManifestEntry {
@@ -271,6 +275,7 @@ impl ManifestEntry {
             split: None,
             labels: LabelSet::new(),
             midi: None,
+            text: Vec::new(),
         }
     }
 
@@ -343,7 +348,7 @@ pub struct Manifest {
 /// Fixed columns of the CSV form.
 const CSV_FIXED: [&str; 5] = ["id", "path", "offset_secs", "duration_secs", "split"];
 /// Columns with a fixed meaning that a CSV manifest may have (written only when some entry uses them).
-const CSV_OPTIONAL: [&str; 1] = ["midi"];
+const CSV_OPTIONAL: [&str; 2] = ["midi", "text"];
 
 impl Manifest {
     /// Builds a manifest from entries, inferring the schema and checking ids are unique. `origin` names the source
@@ -735,6 +740,11 @@ impl Manifest {
                     _ => PathBuf::from(m),
                 }),
             };
+            let text: Vec<String> = cell("text")
+                .split('|')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect();
             let split = match cell("split").trim() {
                 "" => None,
                 s => Some(
@@ -766,6 +776,7 @@ impl Manifest {
                 split,
                 labels: ls,
                 midi,
+                text,
             });
             lines_of.push(line);
         }
@@ -831,6 +842,10 @@ impl Manifest {
         if with_midi {
             header.push("midi".into());
         }
+        let with_text = self.entries.iter().any(|e| !e.text.is_empty());
+        if with_text {
+            header.push("text".into());
+        }
         header.extend(
             self.label_schema
                 .columns
@@ -860,6 +875,9 @@ impl Manifest {
                         .map(|m| csv_quote(&relativize(m, base).to_string_lossy()))
                         .unwrap_or_default(),
                 );
+            }
+            if with_text {
+                row.push(csv_quote(&e.text.join("|")));
             }
             for name in self.label_schema.columns.keys() {
                 row.push(match e.labels.get(name) {

@@ -318,6 +318,7 @@ pub fn synth_manifest(ds: &dyn SynthDataset, limit: Option<usize>) -> Manifest {
                 split: c.split,
                 labels: c.labels,
                 midi: None,
+                text: c.text,
             }
         })
         .collect();

@@ -180,6 +180,7 @@ pub fn build(csv: &Path, spec: &CsvSpec) -> Result<Built> {
             split,
             labels,
             midi: None,
+            text: Vec::new(),
         });
     }
     let manifest = Manifest {

@@ -71,11 +71,16 @@ pub trait SynthDataset: Sync {
     /// that know them without rendering override it (the manifest of a built-in set is then cheap).
     fn describe(&self, index: usize) -> SynthMeta {
         let c = self.clip(index);
+        let text = self
+            .score(index)
+            .map(|s| clip_captions(self.name(), &c.id, &c.labels, &s))
+            .unwrap_or_default();
         SynthMeta {
             duration_secs: c.duration_secs(),
             id: c.id,
             split: c.split,
             labels: c.labels,
+            text,
         }
     }
     /// The score of clip `index`, aligned with its audio (time 0 = the first sample): the source of frame-level
@@ -94,6 +99,78 @@ pub struct SynthMeta {
     pub labels: LabelSet,
     /// Duration in seconds.
     pub duration_secs: f64,
+    /// Captions ([`clip_captions`]).
+    pub text: Vec<String>,
+}
+
+/// 3–5 English captions of a generated clip (`mirlens_symbolic::captions`), from its score and labels: kind by
+/// dataset (`synth-notes` one note, `synth-chords` one chord — a minimal pair is a sequence —, `synth-sequences` a
+/// sequence), the program of the track with the most notes, the notes in beats, the chord from the `root_name` and
+/// `quality` labels, the key signature and tempo of the score.
+pub fn clip_captions(dataset: &str, id: &str, labels: &LabelSet, score: &Score) -> Vec<String> {
+    use mirlens_core::LabelValue;
+    use mirlens_symbolic::captions::{ClipKind, ClipMeta, captions};
+    let tpq = match score.division {
+        Division::Tpq(t) => t.max(1) as f64,
+        Division::Smpte { .. } => return Vec::new(),
+    };
+    let s = |k: &str| match labels.get(k) {
+        Some(LabelValue::Str(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let kind = match (dataset, s("kind").as_deref()) {
+        ("synth-notes", _) => ClipKind::Note,
+        ("synth-chords", Some("chord")) => ClipKind::Chord,
+        _ => ClipKind::Sequence,
+    };
+    let chord = match (s("root_name"), s("quality")) {
+        (Some(r), Some(q)) if kind == ClipKind::Chord => {
+            let q = match q.as_str() {
+                "maj" => "major",
+                "min" => "minor",
+                "dim" => "diminished",
+                "aug" => "augmented",
+                "7" => "dominant seventh",
+                "maj7" => "major seventh",
+                "min7" => "minor seventh",
+                other => other,
+            };
+            Some(format!("{r} {q}"))
+        }
+        _ => None,
+    };
+    let program = score
+        .tracks
+        .iter()
+        .max_by_key(|t| t.notes.len())
+        .map_or(0, |t| t.program);
+    let events = score
+        .tracks
+        .iter()
+        .flat_map(|t| t.notes.iter())
+        .map(|n| {
+            (
+                n.start as f64 / tpq,
+                n.duration() as f64 / tpq,
+                vec![n.pitch],
+                n.velocity,
+            )
+        })
+        .collect();
+    let meta = ClipMeta {
+        id: id.to_string(),
+        kind,
+        program,
+        events,
+        chord,
+        key: score.key_sigs.first().map(|k| (k.tonic(), k.minor)),
+        qpm: score.tempos.first().map_or(120.0, |t| t.qpm()),
+        time_sig: score
+            .time_sigs
+            .first()
+            .map_or((4, 4), |t| (t.numerator, t.denominator() as u8)),
+    };
+    captions(&meta)
 }
 
 /// One note of a generated clip, in seconds.
@@ -291,6 +368,10 @@ pub fn write_dataset(
                             None => None,
                         };
                         let duration = clip.duration_secs();
+                        let text = ds
+                            .score(i)
+                            .map(|s| clip_captions(ds.name(), &clip.id, &clip.labels, &s))
+                            .unwrap_or_default();
                         mine.push((
                             i,
                             ManifestEntry {
@@ -301,6 +382,7 @@ pub fn write_dataset(
                                 split: clip.split,
                                 labels: clip.labels,
                                 midi,
+                                text,
                             },
                         ));
                         progress(done.fetch_add(1, Ordering::Relaxed) + 1);

@@ -318,11 +318,17 @@ impl SynthDataset for SynthSequences {
     fn describe(&self, index: usize) -> super::SynthMeta {
         let p = &self.params;
         let n = (p.duration_secs * p.sample_rate as f64).round() as usize;
+        let id = format!("seq-{index:05}");
+        let labels = Self::labels(&self.piece(index));
+        let text = SynthDataset::score(self, index)
+            .map(|s| super::clip_captions(self.name(), &id, &labels, &s))
+            .unwrap_or_default();
         super::SynthMeta {
-            id: format!("seq-{index:05}"),
+            id,
             split: assign_split(p.seed, SEQ_TAG, index, p.valid_fraction, p.test_fraction),
-            labels: Self::labels(&self.piece(index)),
+            labels,
             duration_secs: n as f64 / p.sample_rate as f64,
+            text,
         }
     }
 

@@ -226,12 +226,77 @@ fn describe_gives_the_manifest_facts_of_the_rendered_clip() {
         for i in [0, 3] {
             let c = ds.clip(i);
             let d = ds.describe(i);
+            let text = ds
+                .score(i)
+                .map(|s| mirlens_datasets::synth::clip_captions(ds.name(), &c.id, &c.labels, &s))
+                .unwrap();
             assert_eq!(
-                (d.id, d.split, d.labels, d.duration_secs),
-                (c.id.clone(), c.split, c.labels.clone(), c.duration_secs()),
+                (d.id, d.split, d.labels, d.duration_secs, d.text),
+                (
+                    c.id.clone(),
+                    c.split,
+                    c.labels.clone(),
+                    c.duration_secs(),
+                    text
+                ),
                 "{} #{i}",
                 ds.name()
             );
         }
     }
+}
+
+#[test]
+fn every_built_in_clip_has_captions_that_name_what_it_holds() {
+    use mirlens_symbolic::captions::pitch_name;
+    let notes = NotesParams::default().check().unwrap();
+    let d = notes.describe(40);
+    let c = notes.clip(40);
+    let LabelValue::Int(p) = c.labels["pitch"] else {
+        panic!()
+    };
+    assert!((3..=5).contains(&d.text.len()), "{:?}", d.text);
+    assert!(d.text[0].contains(&pitch_name(p as u8)), "{:?}", d.text);
+    assert_eq!(d.text.last().unwrap(), "A short synthetic music clip.");
+    let chords = ChordsParams::default().check().unwrap();
+    let d = chords.describe(0);
+    let LabelValue::Str(root) = &chords.clip(0).labels["root_name"] else {
+        panic!()
+    };
+    assert!(
+        d.text.iter().any(|t| t.contains(&format!("{root} major"))),
+        "{:?}",
+        d.text
+    );
+    let seq = SequencesParams {
+        count: 2,
+        duration_secs: 1.0,
+        sample_rate: 16000,
+        ..SequencesParams::default()
+    }
+    .check()
+    .unwrap();
+    let d = seq.describe(1);
+    let LabelValue::Str(key) = &seq.clip(1).labels["key"] else {
+        panic!()
+    };
+    assert!(
+        d.text.iter().any(|t| t.contains(key.as_str())),
+        "{key}: {:?}",
+        d.text
+    );
+    // captions survive JSONL and CSV
+    let dir = tempfile::tempdir().unwrap();
+    let m = write_dataset(&seq, dir.path(), 1, &|_| {}).unwrap();
+    assert_eq!(m.entries[1].text, d.text);
+    let csv = dir.path().join("m.csv");
+    m.write(&csv).unwrap();
+    assert_eq!(Manifest::read(&csv).unwrap().entries[1].text, d.text);
+    assert_eq!(
+        Manifest::read(&dir.path().join("manifest.jsonl"))
+            .unwrap()
+            .entries[1]
+            .text,
+        d.text
+    );
 }
