@@ -8,10 +8,13 @@
 //! predicted where its probability is ≥ the threshold (0.5).
 //!
 //! [`cv_multipitch`] scores a probe by grouped k-fold cross-validation (folds by clip) with mir_eval's multipitch
-//! metrics on the pooled out-of-fold predictions, and reports the F-measure of each fold.
+//! metrics on the pooled out-of-fold predictions, and reports the F-measure of each fold; [`transcription_by_clip`]
+//! turns frame predictions into notes (runs of active frames) and scores them with mir_eval's transcription
+//! metrics per clip.
 
 use crate::data::{Matrix, Standardizer, grouped_kfold};
 use crate::error::{ProbeError, Result};
+use crate::metrics::mir::{Note, NoteMatching, transcription_prf};
 use crate::metrics::multipitch::{MultipitchMetrics, multipitch};
 use crate::optim::{minimize, x_dot, xt_dot};
 use ndarray::Array2;
@@ -206,6 +209,9 @@ pub struct MultipitchCv {
     pub rows: usize,
     /// Whether every fold's optimiser converged.
     pub converged: bool,
+    /// Out-of-fold predicted pitches per row.
+    #[serde(skip)]
+    pub predictions: Vec<Vec<u8>>,
 }
 
 /// Grouped k-fold cross-validation (groups = clips) of a multi-label probe on `x` with multi-hot `y` whose classes
@@ -260,7 +266,125 @@ pub fn cv_multipitch(
         fold_f,
         rows: x.rows,
         converged,
+        predictions: est,
     })
+}
+
+/// Notes of one clip's frames: every maximal run of consecutive frames in which a pitch is active is a note from
+/// the run's first frame time to its last frame time plus `hop` (seconds). `times` are the frames' start times,
+/// ascending.
+pub fn frames_to_notes(sets: &[Vec<u8>], times: &[f64], hop: f64) -> Vec<Note> {
+    let mut open: [Option<f64>; 128] = [None; 128];
+    let mut notes = Vec::new();
+    let hz = |p: usize| 440.0 * 2f64.powf((p as f64 - 69.0) / 12.0);
+    for (t, set) in sets.iter().enumerate() {
+        let mut active = [false; 128];
+        for &p in set {
+            active[(p as usize).min(127)] = true;
+        }
+        for p in 0..128 {
+            match (open[p], active[p]) {
+                (None, true) => open[p] = Some(times[t]),
+                (Some(on), false) => {
+                    notes.push(Note {
+                        onset: on,
+                        offset: times[t - 1] + hop,
+                        pitch_hz: hz(p),
+                    });
+                    open[p] = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(&last) = times.last() {
+        for (p, on) in open.iter().enumerate() {
+            if let Some(on) = on {
+                notes.push(Note {
+                    onset: *on,
+                    offset: last + hop,
+                    pitch_hz: hz(p),
+                });
+            }
+        }
+    }
+    notes.sort_by(|a, b| {
+        a.onset
+            .total_cmp(&b.onset)
+            .then(a.pitch_hz.total_cmp(&b.pitch_hz))
+    });
+    notes
+}
+
+/// Note-level scores of frame predictions, mir_eval `transcription.precision_recall_f1_overlap` per clip on the
+/// notes [`frames_to_notes`] forms on both sides, averaged over clips: onsets only (50 ms, 50 cents) and with
+/// offsets (20 % of the reference duration, at least 50 ms).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TranscriptionCv {
+    /// Mean F over clips, onsets only.
+    pub onset_f: f64,
+    /// Mean precision, onsets only.
+    pub onset_precision: f64,
+    /// Mean recall, onsets only.
+    pub onset_recall: f64,
+    /// Mean F over clips, onsets and offsets.
+    pub onset_offset_f: f64,
+    /// Clips scored.
+    pub clips: usize,
+}
+
+/// [`TranscriptionCv`] of `estimate` against `reference` (frame pitch sets, rows grouped by clip in `groups`, frame
+/// start times in `times`, frames `hop` seconds apart).
+pub fn transcription_by_clip(
+    reference: &[Vec<u8>],
+    estimate: &[Vec<u8>],
+    groups: &[usize],
+    times: &[f64],
+    hop: f64,
+) -> TranscriptionCv {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| {
+        groups[a]
+            .cmp(&groups[b])
+            .then(times[a].total_cmp(&times[b]))
+    });
+    let mut out = TranscriptionCv::default();
+    let mut i = 0;
+    while i < order.len() {
+        let g = groups[order[i]];
+        let mut j = i;
+        while j < order.len() && groups[order[j]] == g {
+            j += 1;
+        }
+        let rows = &order[i..j];
+        let t: Vec<f64> = rows.iter().map(|&r| times[r]).collect();
+        let r: Vec<Vec<u8>> = rows.iter().map(|&r| reference[r].clone()).collect();
+        let e: Vec<Vec<u8>> = rows.iter().map(|&r| estimate[r].clone()).collect();
+        let (rn, en) = (frames_to_notes(&r, &t, hop), frames_to_notes(&e, &t, hop));
+        let onset = transcription_prf(
+            &rn,
+            &en,
+            &NoteMatching {
+                offset_ratio: None,
+                ..NoteMatching::default()
+            },
+        );
+        let both = transcription_prf(&rn, &en, &NoteMatching::default());
+        out.onset_f += onset.f_measure;
+        out.onset_precision += onset.precision;
+        out.onset_recall += onset.recall;
+        out.onset_offset_f += both.f_measure;
+        out.clips += 1;
+        i = j;
+    }
+    if out.clips > 0 {
+        let n = out.clips as f64;
+        out.onset_f /= n;
+        out.onset_precision /= n;
+        out.onset_recall /= n;
+        out.onset_offset_f /= n;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -326,6 +450,65 @@ mod tests {
         }
         eprintln!("multi-label vs binary logistic: max |Δ| {worst:.1e}");
         assert!(worst < TOL, "{worst}");
+    }
+
+    #[test]
+    fn frame_runs_become_notes_scored_like_mir_eval() {
+        let hop = 1.0 / 75.0;
+        let times: Vec<f64> = (0..60).map(|f| f as f64 * hop).collect();
+        // pitch 60 in frames 0..30, pitch 64 in 10..20 and again 25..60
+        let reference: Vec<Vec<u8>> = (0..60)
+            .map(|f| {
+                let mut v = Vec::new();
+                if f < 30 {
+                    v.push(60);
+                }
+                if (10..20).contains(&f) || f >= 25 {
+                    v.push(64);
+                }
+                v
+            })
+            .collect();
+        let notes = frames_to_notes(&reference, &times, hop);
+        assert_eq!(notes.len(), 3);
+        assert_eq!((notes[0].onset, notes[0].offset), (0.0, 30.0 * hop));
+        assert!((notes[0].pitch_hz - 261.6255653005986).abs() < 1e-9);
+        assert_eq!(notes[2].onset, 25.0 * hop);
+        assert!((notes[2].offset - 60.0 * hop).abs() < 1e-12);
+        let groups = vec![0usize; 60];
+        let same = transcription_by_clip(&reference, &reference, &groups, &times, hop);
+        assert_eq!(
+            (same.onset_f, same.onset_offset_f, same.clips),
+            (1.0, 1.0, 1)
+        );
+        // estimates 5 frames late (67 ms > 50 ms): no onset matches
+        let late: Vec<Vec<u8>> = (0..60)
+            .map(|f| {
+                if f >= 5 {
+                    reference[f - 5].clone()
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        assert_eq!(
+            transcription_by_clip(&reference, &late, &groups, &times, hop).onset_f,
+            0.0
+        );
+        // 3 frames late (40 ms): onsets match; the first note's offset (also 40 ms late, 50 ms tolerance) too
+        let near: Vec<Vec<u8>> = (0..60)
+            .map(|f| {
+                if f >= 3 {
+                    reference[f - 3].clone()
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        let s = transcription_by_clip(&reference, &near, &groups, &times, hop);
+        assert_eq!(s.onset_f, 1.0);
+        // the last note ends with the clip on both sides, so every offset is within tolerance as well
+        assert_eq!(s.onset_offset_f, 1.0);
     }
 
     #[test]

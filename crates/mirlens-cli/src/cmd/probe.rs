@@ -28,7 +28,8 @@ pub enum ProbeCommand {
     /// Layer sweep: a logistic probe per layer, k-fold CV grouped by clip; JSON + CSV + SVG.
     Sweep(SweepArgs),
     /// Frame-level multi-pitch probe per layer on a multi-hot pitch label (default `frame_pitch`): one logistic per
-    /// pitch, grouped k-fold CV, mir_eval multipitch metrics (precision, recall, F, accuracy, errors, chroma).
+    /// pitch, grouped k-fold CV, mir_eval multipitch metrics (precision, recall, F, accuracy, errors, chroma) and
+    /// note-level transcription scores of the predicted frames (runs of active frames as notes).
     Multipitch(MultipitchArgs),
     /// Write a synthetic store with planted label neurons (labels `family`, `pitch_class`).
     Synth(SynthArgs),
@@ -187,7 +188,7 @@ fn store_layers(
 /// Run a multi-pitch probe per layer, write `multipitch.json` and `multipitch.csv` into `a.out`, and return the
 /// summary.
 pub fn multipitch(a: &MultipitchArgs) -> anyhow::Result<serde_json::Value> {
-    use mirlens_probe::multilabel::{MultiLabelParams, cv_multipitch};
+    use mirlens_probe::multilabel::{MultiLabelParams, cv_multipitch, transcription_by_clip};
     use mirlens_store::LabelData;
     let store =
         Store::open(&a.store).with_context(|| format!("opening store {}", a.store.display()))?;
@@ -233,6 +234,17 @@ pub fn multipitch(a: &MultipitchArgs) -> anyhow::Result<serde_json::Value> {
         .flat_map(|&r| values[r * width..(r + 1) * width].iter().copied())
         .collect();
     let groups: Vec<usize> = rows.iter().map(|&r| clips[r] as usize).collect();
+    let rate = store.manifest().header.frame_rate;
+    let times: Vec<f64> = rows.iter().map(|&r| pos[r] as f64 / rate).collect();
+    let hop = a.every as f64 / rate;
+    let reference: Vec<Vec<u8>> = (0..rows.len())
+        .map(|i| {
+            (0..width)
+                .filter(|&c| y[i * width + c] == 1)
+                .map(|c| c as u8)
+                .collect()
+        })
+        .collect();
     let params = MultiLabelParams {
         c: a.c,
         ..MultiLabelParams::default()
@@ -247,7 +259,7 @@ pub fn multipitch(a: &MultipitchArgs) -> anyhow::Result<serde_json::Value> {
     let mut per_layer = Vec::new();
     let mut csv = String::from(
         "layer,f_measure,precision,recall,accuracy,total_error,substitution_error,miss_error,false_alarm_error,\
-         chroma_f_measure,chroma_accuracy,fold_f_min,fold_f_max,rows\n",
+         chroma_f_measure,chroma_accuracy,fold_f_min,fold_f_max,note_onset_f,note_onset_offset_f,rows\n",
     );
     for &l in &layers {
         pb.set_message(format!("layer {}", l.0));
@@ -260,11 +272,12 @@ pub fn multipitch(a: &MultipitchArgs) -> anyhow::Result<serde_json::Value> {
         let cv = cv_multipitch(&x, &y, width, &groups, a.folds, a.seed, &params)
             .with_context(|| format!("multipitch probe of layer {}", l.0))?;
         let (p, c) = (cv.metrics.pitch, cv.metrics.chroma);
+        let notes = transcription_by_clip(&reference, &cv.predictions, &groups, &times, hop);
         let fmin = cv.fold_f.iter().copied().fold(f64::INFINITY, f64::min);
         let fmax = cv.fold_f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         pb.suspend(|| {
             eprintln!(
-                "  layer {:2}: F {:.3}  P {:.3}  R {:.3}  Acc {:.3}  (folds {:.3}–{:.3}){}",
+                "  layer {:2}: F {:.3}  P {:.3}  R {:.3}  Acc {:.3}  (folds {:.3}–{:.3})  note onset F {:.3}{}",
                 l.0,
                 p.f_measure,
                 p.precision,
@@ -272,6 +285,7 @@ pub fn multipitch(a: &MultipitchArgs) -> anyhow::Result<serde_json::Value> {
                 p.accuracy,
                 fmin,
                 fmax,
+                notes.onset_f,
                 if cv.converged {
                     ""
                 } else {
@@ -280,7 +294,7 @@ pub fn multipitch(a: &MultipitchArgs) -> anyhow::Result<serde_json::Value> {
             )
         });
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             l.0,
             p.f_measure,
             p.precision,
@@ -294,10 +308,12 @@ pub fn multipitch(a: &MultipitchArgs) -> anyhow::Result<serde_json::Value> {
             c.accuracy,
             fmin,
             fmax,
+            notes.onset_f,
+            notes.onset_offset_f,
             cv.rows
         ));
         per_layer.push(serde_json::json!({
-            "layer": l.0, "pitch": p, "chroma": c, "fold_f": cv.fold_f, "rows": cv.rows,
+            "layer": l.0, "pitch": p, "chroma": c, "fold_f": cv.fold_f, "notes": notes, "rows": cv.rows,
             "converged": cv.converged,
         }));
         pb.inc(1);

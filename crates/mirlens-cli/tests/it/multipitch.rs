@@ -67,6 +67,14 @@ fn log_mel_frames_of_the_sequences_carry_their_pitches() {
     assert!(f > 0.4 && f < 0.95, "{f}");
     assert!(l["chroma"]["f_measure"].as_f64().unwrap() >= f);
     assert_eq!(l["fold_f"].as_array().unwrap().len(), 5);
+    // note level: runs of predicted frames as notes, mir_eval transcription per clip
+    let notes = &l["notes"];
+    assert_eq!(notes["clips"], 10);
+    let on = notes["onset_f"].as_f64().unwrap();
+    let on_off = notes["onset_offset_f"].as_f64().unwrap();
+    eprintln!("log-mel frames F {f:.3}, note onset F {on:.3}, onset+offset F {on_off:.3}");
+    assert!(on > 0.05 && on < f, "{on}");
+    assert!(on_off <= on, "{on_off} > {on}");
     let csv = std::fs::read_to_string(tmp.path().join("mp/multipitch.csv")).unwrap();
     assert!(csv.starts_with("layer,f_measure,"));
     assert!(csv.lines().nth(1).unwrap().starts_with(&format!("0,{f}")));
