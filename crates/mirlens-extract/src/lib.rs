@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub mod baseline;
+pub mod text;
 pub mod window;
 
 pub use baseline::{LOGMEL_MODEL_NAME, LogMelEncoder};

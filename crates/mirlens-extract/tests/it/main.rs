@@ -2,3 +2,4 @@
 
 mod baseline;
 mod extract;
+mod text;
