@@ -9,6 +9,7 @@ mod info;
 mod logmel;
 
 mod extract;
+mod extract_text;
 mod pretrain;
 mod probe;
 mod reliability;
