@@ -32,6 +32,10 @@
 //! the one that has read the most); one row per document, span `[first start, last end)`, position 0, no
 //! token labels.
 //!
+//! The whole dataset is tokenised once before writing (in parallel) to fix the `token` classes and to refuse
+//! windows longer than a model's learned positions; windows are then planned again shard by shard, so memory is
+//! bounded by one shard of documents, not by the corpus.
+//!
 //! Shards, resumption, parts and the commit protocol are those of the audio extraction: shard `k` holds documents
 //! `k·docs_per_shard …`, and depends only on the dataset, the model, the tokenizer and the parameters, so a
 //! resumed store is byte-identical to an uninterrupted one.
@@ -301,60 +305,69 @@ pub fn text_model_identity(
     Ok(id)
 }
 
-/// The tokenised and windowed dataset: per document, its windows or why it has none.
+/// What the whole dataset fixes before any shard is written: the classes of the `token` label. Windows are
+/// planned again shard by shard ([`plan_document`]), so memory stays bounded by one shard, not the corpus.
 pub struct TextPlan {
-    /// Per document: the windows, or the reason the document is skipped.
-    pub docs: Vec<std::result::Result<Vec<Window>, String>>,
     /// Classes of the `token` label: `(id, vocabulary string)` of every stored token id, ascending id.
     pub token_classes: Vec<(u32, String)>,
 }
 
-/// Tokenise every document (in parallel) and cut it into windows.
+/// Tokenise one document and cut it into windows; `Err` says why the document gives no rows.
+pub fn plan_document(
+    tokenizer: &TextTokenizer,
+    text: &str,
+    params: &TextExtractParams,
+) -> std::result::Result<Vec<Window>, String> {
+    let tok = tokenizer
+        .encode(text, true)
+        .map_err(|e| format!("tokenizer: {e}"))?;
+    let w = plan_windows(&tok, params);
+    if w.is_empty() {
+        return Err("the text gives no tokens".to_string());
+    }
+    Ok(w)
+}
+
+/// Tokenise every document (in parallel): the stored token ids of the whole dataset, and a check that every
+/// window fits a model with `max_length` positions.
 pub fn plan_dataset(
     tokenizer: &TextTokenizer,
     dataset: &TextDataset,
     params: &TextExtractParams,
     max_length: Option<usize>,
 ) -> Result<TextPlan> {
-    let docs: Vec<std::result::Result<Vec<Window>, String>> = dataset
+    // per document: (sorted stored ids, longest input)
+    let per_doc: Vec<(Vec<u32>, usize)> = dataset
         .documents
         .par_iter()
-        .map(|d| {
-            let tok = tokenizer
-                .encode(&d.text, true)
-                .map_err(|e| format!("tokenizer: {e}"))?;
-            let w = plan_windows(&tok, params);
-            if w.is_empty() {
-                return Err("the text gives no tokens".to_string());
+        .map(|d| match plan_document(tokenizer, &d.text, params) {
+            Ok(ws) => {
+                let mut ids: Vec<u32> = ws
+                    .iter()
+                    .flat_map(|w| w.stored.iter().map(|t| t.id))
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                (ids, ws.iter().map(|w| w.input.len()).max().unwrap_or(0))
             }
-            Ok(w)
+            Err(_) => (Vec::new(), 0),
         })
         .collect();
-    if let Some(m) = max_length {
-        for (i, d) in docs.iter().enumerate() {
-            if let Ok(ws) = d
-                && let Some(w) = ws.iter().find(|w| w.input.len() > m)
-            {
-                return Err(CoreError::invalid(
-                    "window",
-                    params.window,
-                    format!(
-                        "windows that fit the model's {m} positions (document {:?} gives an input of {} tokens \
-                         with its special tokens)",
-                        dataset.documents[i].id,
-                        w.input.len()
-                    ),
-                )
-                .into());
-            }
-        }
+    if let Some(m) = max_length
+        && let Some(i) = per_doc.iter().position(|(_, len)| *len > m)
+    {
+        return Err(CoreError::invalid(
+            "window",
+            params.window,
+            format!(
+                "windows that fit the model's {m} positions (document {:?} gives an input of {} tokens \
+                 with its special tokens)",
+                dataset.documents[i].id, per_doc[i].1
+            ),
+        )
+        .into());
     }
-    let mut ids: Vec<u32> = docs
-        .iter()
-        .filter_map(|d| d.as_ref().ok())
-        .flatten()
-        .flat_map(|w| w.stored.iter().map(|t| t.id))
-        .collect();
+    let mut ids: Vec<u32> = per_doc.into_iter().flat_map(|(v, _)| v).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut seen = std::collections::HashSet::new();
@@ -367,10 +380,7 @@ pub fn plan_dataset(
             seen.insert(s.clone()).then_some((id, s))
         })
         .collect();
-    Ok(TextPlan {
-        docs,
-        token_classes,
-    })
+    Ok(TextPlan { token_classes })
 }
 
 /// The store header of a text run. `frame_rate` is 1 (one row per token position); `pooling` is `mean` for
@@ -567,7 +577,7 @@ pub fn extract_text(
         .map(|(c, (id, _))| (*id, c as u32))
         .collect();
     for &k in &pending {
-        let data = text_shard(encoder, source, &header, params, &plan, &codes, k)?;
+        let data = text_shard(encoder, tokenizer, source, &header, params, &codes, k)?;
         let (rows, bad) = (data.num_rows(), data.bad_clips.len());
         writer.write_columns(data)?;
         progress(&Progress::Shard {
@@ -593,20 +603,26 @@ type WindowOutput<'a> = (&'a Window, std::result::Result<LayerActivations, Strin
 
 fn text_shard(
     encoder: &dyn TokenEncoder,
+    tokenizer: &TextTokenizer,
     source: &TextSource<'_>,
     header: &StoreHeader,
     params: &TextExtractParams,
-    plan: &TextPlan,
     codes: &HashMap<u32, u32>,
     k: usize,
 ) -> Result<ShardColumns> {
     let spec = encoder.spec();
     let range = header.shard_clips(k);
+    let first = range.start;
     let selection = LayerSelection::Some(header.layers.clone());
+    let plans: Vec<std::result::Result<Vec<Window>, String>> = source.dataset.documents
+        [range.clone()]
+    .par_iter()
+    .map(|d| plan_document(tokenizer, &d.text, params))
+    .collect();
     // every window of the shard's good documents, batched
     let jobs: Vec<(usize, &Window)> = range
         .clone()
-        .filter_map(|i| plan.docs[i].as_ref().ok().map(|ws| (i, ws)))
+        .filter_map(|i| plans[i - first].as_ref().ok().map(|ws| (i, ws)))
         .flat_map(|(i, ws)| ws.iter().map(move |w| (i, w)))
         .collect();
     let mut acts: Vec<std::result::Result<LayerActivations, String>> =
@@ -654,7 +670,7 @@ fn text_shard(
                 .unwrap_or_default(),
             reason,
         };
-        let windows = match &plan.docs[i] {
+        let windows = match &plans[i - first] {
             Err(reason) => Err(reason.clone()),
             Ok(_) => {
                 let ws = by_doc.remove(&i).unwrap_or_default();
