@@ -376,3 +376,28 @@ fn a_window_longer_than_the_positions_is_refused() {
     .to_string();
     assert!(e.contains("window") && e.contains("64 positions"), "{e}");
 }
+
+#[test]
+fn parts_merge_to_the_single_job_store() {
+    let p = params(8, 8, BosPolicy::Drop);
+    let whole = tempfile::tempdir().unwrap();
+    run("llama_gqa_tied", &p, whole.path());
+    let t = tempfile::tempdir().unwrap();
+    let parts: Vec<std::path::PathBuf> = (0..2)
+        .map(|i| {
+            let dir = t.path().join(format!("part{i}"));
+            run(
+                "llama_gqa_tied",
+                &TextExtractParams {
+                    part: mirlens_store::Part { index: i, count: 2 },
+                    ..p.clone()
+                },
+                &dir,
+            );
+            dir
+        })
+        .collect();
+    let out = t.path().join("merged");
+    mirlens_extract::merge(&parts, &out).unwrap();
+    assert!(dir_files(whole.path()) == dir_files(&out));
+}
