@@ -34,7 +34,7 @@ pub struct ExtractArgs {
     /// `logmel` for the log-mel spectrogram baseline (one layer, 128 mel bands at 75 frames/s; docs/baselines.md).
     /// A token language model reads a text dataset; `A,B,…` names a checkpoint series (one store each under
     /// --out; docs/text-models.md).
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub model: String,
     /// Dataset: a manifest file (.jsonl or .csv) or a built-in synthetic set (`synth-notes`, `synth-chords`); for a
     /// token model, a text manifest (.jsonl / .csv with `id`, `text` or `path`, labels) or a folder of .txt files.
