@@ -254,6 +254,10 @@ pub struct ManifestEntry {
     /// Typed labels.
     #[serde(default)]
     pub labels: LabelSet,
+    /// A MIDI file aligned with the audio (time 0 = the clip start): the source of frame-level labels (sounding
+    /// pitches, onsets, chord, key, beat). Absolute after reading a manifest from disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub midi: Option<PathBuf>,
 }
 
 impl ManifestEntry {
@@ -266,6 +270,7 @@ impl ManifestEntry {
             duration_secs: None,
             split: None,
             labels: LabelSet::new(),
+            midi: None,
         }
     }
 
@@ -278,6 +283,12 @@ impl ManifestEntry {
     /// Builder: sets the split.
     pub fn with_split(mut self, split: Split) -> Self {
         self.split = Some(split);
+        self
+    }
+
+    /// Builder: sets the aligned MIDI file.
+    pub fn with_midi(mut self, midi: impl Into<PathBuf>) -> Self {
+        self.midi = Some(midi.into());
         self
     }
 
@@ -331,6 +342,8 @@ pub struct Manifest {
 
 /// Fixed columns of the CSV form.
 const CSV_FIXED: [&str; 5] = ["id", "path", "offset_secs", "duration_secs", "split"];
+/// Columns with a fixed meaning that a CSV manifest may have (written only when some entry uses them).
+const CSV_OPTIONAL: [&str; 1] = ["midi"];
 
 impl Manifest {
     /// Builds a manifest from entries, inferring the schema and checking ids are unique. `origin` names the source
@@ -477,7 +490,7 @@ impl Manifest {
         self.entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| !e.path.is_file())
+            .filter(|(_, e)| !e.path.is_file() || e.midi.as_ref().is_some_and(|m| !m.is_file()))
             .map(|(i, e)| (i + 2, e))
             .collect()
     }
@@ -489,7 +502,11 @@ impl Manifest {
             Some((line, e)) => Err(DatasetError::MissingFile {
                 path: origin.to_path_buf(),
                 line: *line,
-                missing: e.path.clone(),
+                missing: if e.path.is_file() {
+                    e.midi.clone().unwrap_or_else(|| e.path.clone())
+                } else {
+                    e.path.clone()
+                },
             }),
         }
     }
@@ -573,10 +590,15 @@ impl Manifest {
             let mut e: ManifestEntry = serde_json::from_str(l).map_err(|err| {
                 DatasetError::parse(origin, line, format!("invalid manifest entry: {err}"))
             })?;
-            if let Some(b) = base
-                && e.path.is_relative()
-            {
-                e.path = b.join(&e.path);
+            if let Some(b) = base {
+                if e.path.is_relative() {
+                    e.path = b.join(&e.path);
+                }
+                if let Some(m) = e.midi.as_mut()
+                    && m.is_relative()
+                {
+                    *m = b.join(&*m);
+                }
             }
             entries.push(e);
             lines_of.push(line);
@@ -625,7 +647,7 @@ impl Manifest {
         let mut schema = LabelSchema::new();
         for (ci, c) in cols.iter().enumerate() {
             let c = c.trim();
-            if let Some(f) = CSV_FIXED.iter().find(|f| **f == c) {
+            if let Some(f) = CSV_FIXED.iter().chain(&CSV_OPTIONAL).find(|f| **f == c) {
                 fixed.insert(f, ci);
                 continue;
             }
@@ -706,6 +728,13 @@ impl Manifest {
                     )
                 })?),
             };
+            let midi = match cell("midi").trim() {
+                "" => None,
+                m => Some(match base {
+                    Some(b) if Path::new(m).is_relative() => b.join(m),
+                    _ => PathBuf::from(m),
+                }),
+            };
             let split = match cell("split").trim() {
                 "" => None,
                 s => Some(
@@ -736,6 +765,7 @@ impl Manifest {
                 duration_secs,
                 split,
                 labels: ls,
+                midi,
             });
             lines_of.push(line);
         }
@@ -761,6 +791,11 @@ impl Manifest {
             if e.path.is_relative() {
                 e.path = abs(&e.path)?;
             }
+            if let Some(m) = e.midi.as_mut()
+                && m.is_relative()
+            {
+                *m = abs(m)?;
+            }
         }
         let text = match ManifestFormat::from_path(path) {
             ManifestFormat::Jsonl => m.to_jsonl(Some(&base)),
@@ -781,6 +816,7 @@ impl Manifest {
         for e in &self.entries {
             let mut e = e.clone();
             e.path = relativize(&e.path, base);
+            e.midi = e.midi.map(|m| relativize(&m, base));
             out.push_str(&serde_json::to_string(&e).unwrap_or_default());
             out.push('\n');
         }
@@ -791,6 +827,10 @@ impl Manifest {
     pub fn to_csv(&self, base: Option<&Path>) -> String {
         let mut out = String::new();
         let mut header: Vec<String> = CSV_FIXED.iter().map(|s| s.to_string()).collect();
+        let with_midi = self.entries.iter().any(|e| e.midi.is_some());
+        if with_midi {
+            header.push("midi".into());
+        }
         header.extend(
             self.label_schema
                 .columns
@@ -813,6 +853,14 @@ impl Manifest {
                 e.duration_secs.map(|d| format!("{d}")).unwrap_or_default(),
                 e.split.map(|s| s.to_string()).unwrap_or_default(),
             ];
+            if with_midi {
+                row.push(
+                    e.midi
+                        .as_ref()
+                        .map(|m| csv_quote(&relativize(m, base).to_string_lossy()))
+                        .unwrap_or_default(),
+                );
+            }
             for name in self.label_schema.columns.keys() {
                 row.push(match e.labels.get(name) {
                     None => String::new(),

@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub mod baseline;
+pub mod frames;
 pub mod text;
 pub mod window;
 
@@ -226,6 +227,21 @@ fn hex(b: &[u8]) -> String {
 pub trait ClipSource: Sync {
     /// Load clip `index` of the manifest (any sample rate, mono). The error message names the file and the cause.
     fn load(&self, index: usize, entry: &ManifestEntry) -> std::result::Result<Waveform, String>;
+
+    /// Whether clips of `manifest` have scores (then frame-level labels are extracted, see [`frames`]). By default:
+    /// whether any entry names a MIDI file.
+    fn has_scores(&self, manifest: &Manifest) -> bool {
+        manifest.entries.iter().any(|e| e.midi.is_some())
+    }
+
+    /// The score aligned with clip `index` (`None`: it has none). By default: the entry's MIDI file.
+    fn score(
+        &self,
+        _index: usize,
+        entry: &ManifestEntry,
+    ) -> Option<std::result::Result<mirlens_symbolic::Score, String>> {
+        entry.midi.as_deref().map(frames::read_score)
+    }
 }
 
 /// Decode clips from their files (offset/duration crop, mean downmix).
@@ -270,6 +286,21 @@ impl ClipSource for SynthSource<'_> {
             sample_rate: c.sample_rate,
         })
     }
+
+    fn has_scores(&self, _manifest: &Manifest) -> bool {
+        true
+    }
+
+    fn score(
+        &self,
+        index: usize,
+        _entry: &ManifestEntry,
+    ) -> Option<std::result::Result<mirlens_symbolic::Score, String>> {
+        (index < self.dataset.len())
+            .then(|| self.dataset.score(index))
+            .flatten()
+            .map(Ok)
+    }
 }
 
 /// The manifest of a synthetic dataset without writing its audio: ids, splits, labels and durations of every clip
@@ -279,15 +310,15 @@ pub fn synth_manifest(ds: &dyn SynthDataset, limit: Option<usize>) -> Manifest {
     let entries = (0..n)
         .into_par_iter()
         .map(|i| {
-            let c = ds.clip(i);
-            let duration = c.duration_secs();
+            let c = ds.describe(i);
             ManifestEntry {
-                id: c.id.clone(),
                 path: PathBuf::from(format!("{}/{}.wav", ds.name(), c.id)),
+                id: c.id,
                 offset_secs: 0.0,
-                duration_secs: Some(duration),
+                duration_secs: Some(c.duration_secs),
                 split: c.split,
                 labels: c.labels,
+                midi: None,
             }
         })
         .collect();
@@ -423,6 +454,11 @@ pub fn store_layout(
         };
         schema = schema.with(LabelField::new(name.clone(), LabelLevel::Clip, kind));
     }
+    if params.pooling == Pooling::None && dataset.source.has_scores(dataset.manifest) {
+        for f in frames::frame_label_fields() {
+            schema = schema.with(f);
+        }
+    }
     let mut card = ModelCard::default();
     card.extra
         .insert("num_layers".into(), spec.num_layers.to_string());
@@ -494,6 +530,9 @@ pub fn extract(
     })
 }
 
+/// A decoded, resampled clip and its score, or why it could not be loaded.
+type LoadedClip = std::result::Result<(Vec<f32>, Option<mirlens_symbolic::Score>), String>;
+
 /// Decode, encode and pool the clips of shard `k`. Returns the shard and the seconds of audio encoded.
 fn extract_shard(
     encoder: &dyn Encoder,
@@ -506,11 +545,17 @@ fn extract_shard(
     let range = header.shard_clips(k);
     let entries = &dataset.manifest.entries[range.clone()];
     // 1. decode + resample + normalise in parallel
-    let inputs: Vec<std::result::Result<Vec<f32>, String>> = range
+    let with_frames =
+        params.pooling == Pooling::None && dataset.source.has_scores(dataset.manifest);
+    let loaded: Vec<LoadedClip> = range
         .clone()
         .into_par_iter()
         .zip(entries.par_iter())
         .map(|(i, e)| {
+            let score = match with_frames {
+                true => dataset.source.score(i, e).transpose()?,
+                false => None,
+            };
             let w = dataset.source.load(i, e)?;
             let mut x = if w.sample_rate == spec.sample_rate {
                 w.samples
@@ -530,9 +575,28 @@ fn extract_shard(
             if spec.normalize_input {
                 normalize_waveform(&mut x);
             }
-            Ok(x)
+            Ok((x, score))
         })
         .collect();
+    let mut scores: Vec<Option<mirlens_symbolic::Score>> = Vec::with_capacity(loaded.len());
+    let inputs: Vec<std::result::Result<Vec<f32>, String>> = loaded
+        .into_iter()
+        .map(|r| match r {
+            Ok((x, s)) => {
+                scores.push(s);
+                Ok(x)
+            }
+            Err(e) => {
+                scores.push(None);
+                Err(e)
+            }
+        })
+        .collect();
+    let frame_fields = if with_frames {
+        frames::frame_label_fields()
+    } else {
+        Vec::new()
+    };
     // 2. encode the good clips in batches; a failing batch is retried clip by clip to isolate the bad clip
     let selection = LayerSelection::Some(header.layers.clone());
     let opts = EncodeOptions::default();
@@ -582,8 +646,14 @@ fn extract_shard(
                 } else {
                     Ok(a)
                 }
+            })
+            .and_then(|a| match (with_frames, scores[j].as_ref()) {
+                (true, Some(s)) => {
+                    frames::labels_of(s, header.frame_rate, a.frames).map(|l| (a, Some(l)))
+                }
+                _ => Ok((a, None)),
             });
-        let acts = match result {
+        let (acts, frame_labels) = match result {
             Ok(a) => a,
             Err(reason) => {
                 if params.bad_clips == BadClipPolicy::Fail {
@@ -628,6 +698,14 @@ fn extract_shard(
         } else {
             1
         };
+        if with_frames {
+            frames::push_rows(
+                &mut data.row_labels,
+                &frame_fields,
+                frame_labels.as_ref(),
+                n_rows,
+            )?;
+        }
         for f in 0..n_rows {
             let (start, end) = if params.pooling == Pooling::None {
                 (

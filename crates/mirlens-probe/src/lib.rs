@@ -5,6 +5,8 @@
 //! * [`linear`] — logistic regression (binary / multinomial; L2 by L-BFGS, L1 and elastic net by OWL-QN) and ridge;
 //! * [`l0`] — the L0 hard-concrete masked probe (Louizos gates);
 //! * [`mlp`] — the MARBLE MLP probe, optionally over a learned softmax-weighted sum of layers;
+//! * [`multilabel`] — one logistic probe per class for multi-hot frame labels (sounding pitches), scored with
+//!   mir_eval's multipitch metrics under grouped CV;
 //! * [`ranking`] — neuron rankings (Welch t, ANOVA F, mean difference, L1) and Spearman agreement;
 //! * [`neurons`] — [`neuron_report`]: accuracy vs k, random-complement baseline, L0 λ sweep, control-task
 //!   selectivity, bootstrap CIs; [`cross_task_matrix`];
@@ -21,6 +23,7 @@ pub mod l0;
 pub mod linear;
 pub mod metrics;
 pub mod mlp;
+pub mod multilabel;
 pub mod neurons;
 pub mod optim;
 pub mod outputs;

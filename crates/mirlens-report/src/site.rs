@@ -27,6 +27,8 @@ pub struct ReportSummary {
     pub matrices: usize,
     /// Checkpoint curves (`curve.csv`) drawn.
     pub curves: usize,
+    /// Multi-pitch probe results (`multipitch.json`) drawn.
+    pub multipitch: usize,
     /// Result files linked.
     pub files: usize,
 }
@@ -106,6 +108,7 @@ struct Found {
     scores: Vec<(String, Value)>,
     maps: Vec<(String, Value)>,
     curves: Vec<(String, Vec<CurveRow>)>,
+    multipitch: Vec<(String, Value)>,
     files: Vec<String>,
     /// How the page reaches the run directory: `../` when the page sits in a folder of it.
     prefix: String,
@@ -204,6 +207,9 @@ fn walk(root: &Path, dir: &Path, skip: &Path, depth: usize, f: &mut Found) -> st
                 if parent == root {
                     f.summary = Some(v);
                 }
+            }
+            "multipitch.json" if v.get("layers").is_some_and(|l| l.is_array()) => {
+                f.multipitch.push((rel(root, parent), v));
             }
             "layer_sweep.json" if v.is_array() => {
                 f.sweeps
@@ -420,6 +426,88 @@ fn layers_section(found: &Found) -> Result<Html, ReportError> {
         body.push(table(
             &["label", "metric", "best layer", "value", "95 % CI", "data"],
             &best_rows,
+        ));
+    }
+    Ok(body)
+}
+
+fn multipitch_section(found: &Found) -> Result<Html, ReportError> {
+    let mut body = Html::para(
+        "A multi-pitch probe per layer (`mirlens probe multipitch`): one logistic per MIDI pitch on each frame, \
+         cross-validated by clip, scored with mir_eval's multipitch metrics against the sounding notes of the \
+         clips' scores. F = 2PR/(P+R); the band spans the folds' F.",
+    );
+    let mut series = Vec::new();
+    let mut rows = Vec::new();
+    for (dir, v) in &found.multipitch {
+        let layers = v["layers"].as_array().cloned().unwrap_or_default();
+        let mut pts = Vec::new();
+        let mut band = Vec::new();
+        for (i, l) in layers.iter().enumerate() {
+            let x = l["layer"].as_f64().unwrap_or(i as f64);
+            let f = f64_of(&l["pitch"], "f_measure");
+            if !f.is_finite() {
+                continue;
+            }
+            let folds: Vec<f64> = l["fold_f"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                .unwrap_or_default();
+            let lo = folds.iter().copied().fold(f, f64::min);
+            let hi = folds.iter().copied().fold(f, f64::max);
+            pts.push((x, f));
+            band.push((lo, hi));
+        }
+        let Some((bi, &(bx, bf))) = pts
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
+        else {
+            continue;
+        };
+        let best = &layers[bi];
+        series.push(
+            Series::new(dir.clone(), pts.clone()).with_interval(band.clone(), ErrorDisplay::Band),
+        );
+        rows.push(vec![
+            Html::text(dir),
+            Html::text(&str_of(v, "store")),
+            Html::text(&format!("{bx}")),
+            num(bf),
+            num(f64_of(&best["pitch"], "precision")),
+            num(f64_of(&best["pitch"], "recall")),
+            num(f64_of(&best["pitch"], "accuracy")),
+            num(f64_of(&best["chroma"], "f_measure")),
+            Html::text(&format!("{:.3}–{:.3}", band[bi].0, band[bi].1)),
+            Html::link_in(&found.prefix, &format!("{dir}/multipitch.csv"), "csv"),
+        ]);
+    }
+    if !series.is_empty() {
+        let chart = LineChart {
+            title: "multi-pitch F by layer".into(),
+            x_label: "layer".into(),
+            y_label: "F-measure".into(),
+            series,
+            ..Default::default()
+        };
+        body.push(Html::figure(
+            &chart.to_svg()?,
+            "frame-level multi-pitch F per layer (bands: range over folds)",
+        ));
+        body.push(table(
+            &[
+                "probe",
+                "store",
+                "best layer",
+                "F",
+                "precision",
+                "recall",
+                "accuracy",
+                "chroma F",
+                "fold F",
+                "data",
+            ],
+            &rows,
         ));
     }
     Ok(body)
@@ -1014,6 +1102,14 @@ pub fn write_report(run_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Rep
             body: layers_section(&found)?,
         });
     }
+    if !found.multipitch.is_empty() {
+        summary.multipitch = found.multipitch.len();
+        sections.push(Section {
+            id: "frames",
+            title: "Which layers hear the notes (frame level)".into(),
+            body: multipitch_section(&found)?,
+        });
+    }
     if !found.neurons.is_empty() {
         summary.neuron_reports = found.neurons.len();
         sections.push(Section {
@@ -1138,6 +1234,14 @@ mod tests {
              \"'=cmd\",,pc,0,0.7000,0.6500,0.7500\n",
         )
         .unwrap();
+        put(
+            &root.join("multipitch").join("<m>").join("multipitch.json"),
+            &json!({"store": "store-<s>", "layers": [
+                {"layer": 0, "pitch": {"f_measure": 0.4, "precision": 0.5, "recall": 0.33, "accuracy": 0.25},
+                 "chroma": {"f_measure": 0.45}, "fold_f": [0.3, 0.5]},
+                {"layer": 1, "pitch": {"f_measure": 0.6, "precision": 0.7, "recall": 0.525, "accuracy": 0.43},
+                 "chroma": {"f_measure": 0.65}, "fold_f": [0.55, 0.62]}]}),
+        );
     }
 
     #[test]
@@ -1151,6 +1255,7 @@ mod tests {
             [
                 "overview",
                 "layers",
+                "frames",
                 "neurons",
                 "features",
                 "crossmodal",
@@ -1169,8 +1274,9 @@ mod tests {
             ),
             (1, 1, 1, 1, 1)
         );
-        // 5 JSON results, the curve and the store manifest; the store's internals, audio and markdown are not listed
-        assert_eq!(s.files, 7);
+        assert_eq!(s.multipitch, 1);
+        // 6 JSON results, the curve and the store manifest; the store's internals, audio and markdown are not listed
+        assert_eq!(s.files, 8);
         let html = std::fs::read_to_string(&s.index).unwrap();
         for raw in ["<img", "<script>alert", "<b>x", "<i>c", "m<1>"] {
             assert!(!html.contains(raw), "{raw} unescaped");
@@ -1194,7 +1300,16 @@ mod tests {
         assert!(html.contains("<td>3, 1</td>"));
         // a second report replaces the first and does not list itself
         let s2 = write_report(&root, &root.join("report")).unwrap();
-        assert_eq!(s2.files, 7);
+        assert_eq!(s2.files, 8);
+        // the multi-pitch probe: F per layer with the fold range, the best layer's row, escaped names
+        let sec = &html[html.find("<section id=\"frames\">").unwrap()..];
+        let sec = &sec[..sec.find("</section>").unwrap()];
+        assert!(sec.contains("data-x=\"1\" data-y=\"0.6\""), "{sec}");
+        assert!(
+            sec.contains("<td>multipitch/&lt;m&gt;</td><td>store-&lt;s&gt;</td><td>1</td><td>0.600</td><td>0.700</td>"),
+            "{sec}"
+        );
+        assert!(sec.contains("<td>0.550–0.620</td>"), "{sec}");
         // the checkpoint curve: best layer per step (0.5 at step 0 drawn at x = 1, 0.9 at step 100 at x = 101),
         // the step × layer grid, and the baseline row with its name un-neutralised and escaped
         let sec = &html[html.find("<section id=\"checkpoints\">").unwrap()..];

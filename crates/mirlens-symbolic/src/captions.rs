@@ -108,7 +108,7 @@ pub fn clip_score(meta: &ClipMeta) -> Score {
 }
 
 /// Key signature sharps (−6…6) of a tonic pitch class (flats preferred from 6 sharps on).
-fn sharps_of(tonic: u8, minor: bool) -> i8 {
+pub fn sharps_of(tonic: u8, minor: bool) -> i8 {
     let major_tonic = if minor { (tonic + 3) % 12 } else { tonic % 12 };
     // sf with 7·sf ≡ tonic (mod 12), in −5…6
     (-5i8..=6)

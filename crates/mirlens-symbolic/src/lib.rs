@@ -9,6 +9,7 @@
 //! * [`gm`] — GM program names, GM families and the NSynth-family convention;
 //! * [`roll`] — piano rolls equal to pretty_midi's `get_piano_roll`, onset / offset / frame / velocity / chroma rolls
 //!   and note_seq sustain extension at any frame rate;
+//! * [`frames`] — frame-level labels on an encoder's grid: sounding pitches, onsets, chord, key, beat position;
 //! * [`tokenize`] — REMI and MIDI-Like tokenizers equal to miditok 3.1.0 defaults;
 //! * [`captions`] — a Score and English captions for synthetic clips (paired corpora);
 //! * [`render`] — SoundFont synthesis (rustysynth) and a dependency-free additive fallback.
@@ -17,6 +18,7 @@
 
 pub mod captions;
 pub mod error;
+pub mod frames;
 pub mod gm;
 pub mod render;
 pub mod roll;

@@ -329,6 +329,42 @@ impl Tokenizer {
     pub fn vocab(&self) -> &[String] {
         &self.vocab
     }
+
+    /// The vocabulary as a Hugging Face `tokenizer.json` (a `WordLevel` model over whitespace-separated token
+    /// strings with the same ids; the special tokens as added special tokens; no post-processor, so nothing is
+    /// added around a sequence), so that a language model over these tokens loads its tokenizer like any text
+    /// model's: `"Bar_None Position_0 Pitch_60 …"` encodes to the ids of [`Tokenizer::encode`]. A token outside
+    /// the vocabulary is an encoding error (the unknown token `<unk>` is deliberately not in the vocabulary).
+    pub fn hf_tokenizer_json(&self) -> serde_json::Value {
+        let vocab: serde_json::Map<String, serde_json::Value> = self
+            .vocab
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), serde_json::Value::from(i as u32)))
+            .collect();
+        let added: Vec<serde_json::Value> = self
+            .config
+            .special_tokens
+            .iter()
+            .filter_map(|t| {
+                self.token_id(t).map(|id| {
+                    serde_json::json!({"id": id, "content": t, "single_word": false, "lstrip": false,
+                        "rstrip": false, "normalized": false, "special": true})
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "version": "1.0",
+            "truncation": null,
+            "padding": null,
+            "added_tokens": added,
+            "normalizer": null,
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "post_processor": null,
+            "decoder": null,
+            "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"},
+        })
+    }
     /// Id of a token.
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.index.get(token).copied()

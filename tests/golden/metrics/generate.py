@@ -195,6 +195,33 @@ yt = np.ones((5, 1))
 reg.append({"y_true": yt.tolist(), "y_pred": (yt + 0.1).tolist(), "r2": float(skm.r2_score(yt, yt + 0.1))})
 out["regression"] = reg
 
+# ---- multipitch (frame-level pitch sets on one grid) ---------------------------------------------------------
+def mp_case(ref, est):
+    times = np.arange(len(ref)) / 75.0
+    hz = lambda frames: [mir_eval.util.midi_to_hz(np.asarray(f, float)) for f in frames]
+    m = mir_eval.multipitch.metrics(times, hz(ref), times, hz(est))
+    names = ["precision", "recall", "accuracy", "substitution_error", "miss_error", "false_alarm_error",
+             "total_error", "chroma_precision", "chroma_recall", "chroma_accuracy", "chroma_substitution_error",
+             "chroma_miss_error", "chroma_false_alarm_error", "chroma_total_error"]
+    return {"ref": [list(map(int, f)) for f in ref], "est": [list(map(int, f)) for f in est],
+            **{n: float(v) for n, v in zip(names, m)}}
+
+mp = []
+for _ in range(10):
+    n = int(rng.integers(20, 120))
+    ref, est = [], []
+    for _t in range(n):
+        r = sorted(set(rng.integers(36, 84, rng.integers(0, 5)).tolist()))
+        e = [p for p in r if rng.random() < 0.7]
+        e += [p + int(rng.choice([-12, 12, 1, -1, 7])) for p in r if rng.random() < 0.2]
+        e += rng.integers(36, 84, rng.integers(0, 2)).tolist()
+        ref.append(r)
+        est.append(sorted(set(e)))
+    mp.append(mp_case(ref, est))
+mp.append(mp_case([[60, 64], [], [67]], [[], [], []]))
+mp.append(mp_case([[60, 72], [48]], [[48, 60], [36, 60]]))
+out["multipitch"] = mp
+
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases.json"), "w") as fh:
     json.dump(out, fh, indent=0)
 print("wrote cases.json")

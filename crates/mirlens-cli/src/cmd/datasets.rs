@@ -128,6 +128,8 @@ pub enum Layout {
     Jamendo,
     /// One folder per label.
     Folder,
+    /// Audio + MIDI pairs with the same name anywhere under ROOT (`take.wav` + `take.mid`): frame-level labels.
+    MidiFolder,
     /// A generic CSV file (ROOT is the CSV file).
     Csv,
 }
@@ -434,6 +436,7 @@ fn manifest(a: ManifestArgs) -> Result<ExitCode> {
         Layout::Maestro => adapters::maestro::build(&a.root)?,
         Layout::Jamendo => adapters::jamendo::build(&a.root, &a.tsv)?,
         Layout::Folder => adapters::folder::build(&a.root, &a.label_name)?,
+        Layout::MidiFolder => adapters::midi_folder::build(&a.root)?,
         Layout::Csv => {
             let mut types = BTreeMap::new();
             for t in &a.label_types {

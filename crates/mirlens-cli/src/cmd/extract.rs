@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// Built-in synthetic dataset names accepted by `--dataset`.
-pub const BUILTIN_DATASETS: [&str; 2] = ["synth-notes", "synth-chords"];
+pub const BUILTIN_DATASETS: [&str; 3] = ["synth-notes", "synth-chords", "synth-sequences"];
 
 /// What to do with clips that cannot be decoded or encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,8 +36,9 @@ pub struct ExtractArgs {
     /// --out; docs/text-models.md).
     #[arg(long, default_value = "", hide_default_value = true)]
     pub model: String,
-    /// Dataset: a manifest file (.jsonl or .csv) or a built-in synthetic set (`synth-notes`, `synth-chords`); for a
-    /// token model, a text manifest (.jsonl / .csv with `id`, `text` or `path`, labels) or a folder of .txt files.
+    /// Dataset: a manifest file (.jsonl or .csv) or a built-in synthetic set (`synth-notes`, `synth-chords`,
+    /// `synth-sequences`); frame stores (`--pool none`) of datasets with scores get frame-level labels. For a token
+    /// model, a text manifest (.jsonl / .csv with `id`, `text` or `path`, labels) or a folder of .txt files.
     #[arg(long)]
     pub dataset: String,
     /// Hidden states to store: `all`, `last`, or a list such as `0,6,12` or `1-4`.
@@ -117,6 +118,13 @@ pub(crate) fn load_dataset(args: &ExtractArgs) -> anyhow::Result<LoadedDataset> 
             ChordsParams {
                 seed: args.seed,
                 ..ChordsParams::default()
+            }
+            .check()?,
+        )),
+        "synth-sequences" => Some(Box::new(
+            mirlens_datasets::synth::SequencesParams {
+                seed: args.seed,
+                ..Default::default()
             }
             .check()?,
         )),

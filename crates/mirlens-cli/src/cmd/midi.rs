@@ -125,6 +125,19 @@ pub enum MidiCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The token vocabulary as a Hugging Face `tokenizer.json` (WordLevel, same ids), for language models over
+    /// music tokens: they then load and tokenize like text models (`mirlens embed --text "Bar_None Position_0 …"`).
+    Vocab {
+        /// Token scheme.
+        #[arg(long, value_enum)]
+        scheme: SchemeArg,
+        /// Output `tokenizer.json`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Tokenizer configuration JSON (default: miditok 3.1.0's TokenizerConfig()).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Tokens back to a MIDI file (JSON from `midi tokenize`: `tokens` or `ids`).
     Detokenize {
         /// Token JSON file.
@@ -173,6 +186,23 @@ pub fn run(args: MidiArgs) -> anyhow::Result<ExitCode> {
             out,
             config,
         } => detokenize(&tokens, scheme, &out, config.as_deref()),
+        MidiCommand::Vocab {
+            scheme,
+            out,
+            config,
+        } => {
+            let tok = Tokenizer::new(scheme.into(), load_config(config.as_deref())?)?;
+            let json = serde_json::to_vec_pretty(&tok.hf_tokenizer_json())?;
+            mirlens_report::write_atomic(&out, &json)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} ({} tokens, {} WordLevel)",
+                out.display(),
+                tok.vocab().len(),
+                tok.scheme().name()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `mirlens run`: the main job, end to end and offline — built-in synthetic notes → encoder → activation store →
-//! layer sweep and neuron finding per label → a TopK SAE on the best layer's frames with feature dashboards → the
-//! model's layers against the log-mel input (debiased CKA, mutual k-NN, permutation nulls, a ridge map's
+//! layer sweep and neuron finding per label → a TopK SAE on the best layer's frames with feature dashboards →
+//! multi-pitch probes per layer on frames of the built-in sequences against their scores → the model's layers
+//! against the log-mel input (debiased CKA, mutual k-NN, permutation nulls, a ridge map's
 //! retrieval) → JSON/CSV/SVG results, a summary and the offline HTML report.
 
 use super::{align, dashboards, extract, neurons, probe, report, sae};
@@ -26,21 +27,26 @@ pub struct RunArgs {
     #[arg(long, default_value = "mirlens-run")]
     pub out: PathBuf,
     /// Stages to run, comma-separated, from: extract (the pooled store), probe (layer sweeps and neurons), sae
-    /// (frame store of the best layer, TopK SAE, feature analysis and dashboards), align (the layers against the
-    /// log-mel input), report (report/index.html). Later stages reuse what earlier runs finished.
+    /// (frame store of the best layer, TopK SAE, feature analysis and dashboards), frames (frame stores of the
+    /// built-in sequences through the model and log-mel, multi-pitch probes per layer against their scores), align
+    /// (the layers against the log-mel input), report (report/index.html). Later stages reuse what earlier runs
+    /// finished.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "extract,probe,sae,align,report"
+        default_value = "extract,probe,sae,frames,align,report"
     )]
     pub stages: Vec<String>,
+    /// Clips of the built-in sequences (4 s each, seed of the job) used by the frames stage.
+    #[arg(long, default_value_t = 32)]
+    pub frame_clips: usize,
     /// SAE training tokens (frames drawn with replacement over epochs).
     #[arg(long, default_value_t = 2_000_000)]
     pub sae_tokens: u64,
 }
 
 /// The stages of `mirlens run`, in order.
-pub const STAGES: [&str; 5] = ["extract", "probe", "sae", "align", "report"];
+pub const STAGES: [&str; 6] = ["extract", "probe", "sae", "frames", "align", "report"];
 
 /// Parse a subcommand's own arguments (the same grammar a user types), for the stages that run one.
 #[derive(Debug, clap::Parser)]
@@ -315,6 +321,17 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let mut frames_result = serde_json::Value::Null;
+    if on("frames") {
+        match frames_stage(&a) {
+            Ok(v) => frames_result = v,
+            Err(e) => {
+                eprintln!("error: stage frames: {e:#}");
+                frames_result = serde_json::json!({"error": format!("{e:#}")});
+                failed_stages.push("frames");
+            }
+        }
+    }
     let mut align_result = serde_json::Value::Null;
     if on("align") {
         match align_stage(&a, &labels) {
@@ -330,7 +347,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         "mirlens": "run",
         "model": a.model, "default_model": a.model == DEFAULT_MODEL,
         "dataset": a.job.dataset, "seed": a.job.seed, "limit": a.job.limit, "store": store, "labels": per_label,
-        "failed_labels": failed, "stages": stages, "sae": sae_result, "align": align_result,
+        "failed_labels": failed, "stages": stages, "sae": sae_result, "frames": frames_result,
+        "align": align_result,
         "failed_stages": failed_stages,
         "seconds": started.elapsed().as_secs_f64(),
     });
@@ -629,6 +647,60 @@ fn sae_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value
         "layer": layer, "anchor_label": anchor, "dir": sae_dir, "metrics": metrics,
         "dead_on_all_frames": dead, "features": rep.features.len(), "dashboards": n,
     }))
+}
+
+/// Frame stores of the built-in sequences (the job's seed, `--frame-clips` clips) through the model and through
+/// log-mel, and a multi-pitch probe per layer of each against the clips' scores (every second frame).
+fn frames_stage(a: &RunArgs) -> anyhow::Result<serde_json::Value> {
+    let mut models = vec![a.model.clone()];
+    if a.model != "logmel" {
+        models.push("logmel".into());
+    }
+    let mut out = serde_json::Map::new();
+    for model in models {
+        let tag = if model == "logmel" { "logmel" } else { "model" };
+        let store = a.out.join(format!("store-sequences-{tag}"));
+        println!(
+            "\n[frames] frame-level activations of {model} on synth-sequences ({} clips), with score labels",
+            a.frame_clips
+        );
+        let mut ex = all_layers_args(
+            &model,
+            "synth-sequences",
+            a.job.seed,
+            Some(a.frame_clips),
+            &store,
+            a.job.quiet,
+        );
+        ex.pool = "none".into();
+        extract::run(ex)
+            .map_err(|e| explain_resume(e, &store))
+            .with_context(|| format!("frame extraction through {model}"))?;
+        let dir = a.out.join("multipitch").join(tag);
+        println!("[frames] multi-pitch probe per layer of {model} (every second frame)");
+        let v = probe::multipitch(&sub(&argv(&[
+            &"--store",
+            &store.display(),
+            &"--every",
+            &2,
+            &"--seed",
+            &a.job.seed,
+            &"--out",
+            &dir.display(),
+        ]))?)
+        .with_context(|| format!("multi-pitch probe of {model}"))?;
+        println!(
+            "[frames] {model}: best layer {} with multipitch F {:.3}",
+            v["best_layer"],
+            v["best_f_measure"].as_f64().unwrap_or(f64::NAN)
+        );
+        out.insert(
+            tag.into(),
+            serde_json::json!({"model": model, "store": store, "dir": dir,
+                "best_layer": v["best_layer"], "best_f_measure": v["best_f_measure"]}),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
 }
 
 fn align_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value> {

@@ -7,6 +7,8 @@ mod embed_text;
 mod features;
 mod info;
 mod logmel;
+mod midi;
+mod multipitch;
 
 mod extract;
 mod extract_text;

@@ -120,8 +120,8 @@ fn info_reports_tracks_tempo_signatures_on_a_new_file() {
     assert_eq!(organ["pedals"], 1);
     let drums = tracks.iter().find(|t| t["is_drum"] == true).unwrap();
     assert_eq!(drums["notes"], 1);
-    // duration: last event at tick 384 at 0.625 s per quarter → 2.5 s
-    assert!((s["duration_secs"].as_f64().unwrap() - 2.5).abs() < 1e-9);
+    // duration: last event at tick 384 at 0.6 s per quarter (100 qpm) → 2.4 s
+    assert!((s["duration_secs"].as_f64().unwrap() - 2.4).abs() < 1e-9);
     // the text form prints the same facts
     let text = run(&["midi", "info", f.to_str().unwrap()]);
     assert!(
@@ -145,15 +145,15 @@ fn roll_on_a_new_file_has_the_pedal_and_velocities() {
         out.to_str().unwrap(),
     ]);
     let (shape, d) = read_npy(&out);
-    // ends at tick 384 = 2.5 s → 250 frames
-    assert_eq!(shape, vec![128, 250]);
-    let at = |p: usize, t: usize| d[p * 250 + t];
-    // the chord lasts 96 ticks = 0.625 s, held by the pedal until tick 192 = 1.25 s (frame 125)
+    // ends at tick 384 = 2.4 s → 240 frames
+    assert_eq!(shape, vec![128, 240]);
+    let at = |p: usize, t: usize| d[p * 240 + t];
+    // the chord lasts 96 ticks = 0.6 s, held by the pedal until tick 192 = 1.2 s (frame 120)
     assert_eq!(at(60, 0), 90.0);
     assert_eq!(at(64, 100), 80.0);
-    assert_eq!(at(67, 124), 70.0);
-    assert_eq!(at(67, 125), 0.0);
-    assert_eq!(at(72, 125), 110.0);
+    assert_eq!(at(67, 119), 70.0);
+    assert_eq!(at(67, 120), 0.0);
+    assert_eq!(at(72, 120), 110.0);
     assert_eq!(at(38, 10), 0.0, "drums are not in the roll");
     // onsets at 50 frames/s
     let on = dir.path().join("on.npy");
@@ -169,12 +169,12 @@ fn roll_on_a_new_file_has_the_pedal_and_velocities() {
         on.to_str().unwrap(),
     ]);
     let (shape, d) = read_npy(&on);
-    assert_eq!(shape, vec![128, 125]);
+    assert_eq!(shape, vec![128, 120]);
     let hits: Vec<(usize, usize)> = (0..128)
-        .flat_map(|p| (0..125).map(move |t| (p, t)))
-        .filter(|&(p, t)| d[p * 125 + t] == 1.0)
+        .flat_map(|p| (0..120).map(move |t| (p, t)))
+        .filter(|&(p, t)| d[p * 120 + t] == 1.0)
         .collect();
-    assert_eq!(hits, vec![(60, 0), (64, 0), (67, 0), (72, 62)]);
+    assert_eq!(hits, vec![(60, 0), (64, 0), (67, 0), (72, 60)]);
 }
 
 #[test]
@@ -224,17 +224,18 @@ fn render_puts_onsets_where_the_score_has_them() {
         .chunks_exact(2)
         .map(|c| i16::from_le_bytes([c[0], c[1]]))
         .collect();
-    // the second organ onset: tick 192 at 100 qpm = 1.25 s = sample 20,000; the chord has been released by then
+    // the second organ onset: tick 192 at 100 qpm = 1.2 s = sample 19,200; the chord was released at 0.6 s (the
+    // renderer does not apply the pedal)
     assert!(
-        pcm[19_000..20_001].iter().all(|&x| x == 0),
+        pcm[18_200..19_201].iter().all(|&x| x == 0),
         "silence before the onset"
     );
     assert!(
-        pcm[20_001..20_100].iter().any(|&x| x != 0),
+        pcm[19_201..19_300].iter().any(|&x| x != 0),
         "sound right after it"
     );
-    // length: last note end (2.5 s) + 1 s
-    assert_eq!(pcm.len(), 56_000);
+    // length: last note end (2.4 s) + 1 s
+    assert_eq!(pcm.len(), 54_400);
 }
 
 #[test]
@@ -323,4 +324,52 @@ fn bad_input_names_the_file_and_byte() {
         err.contains("broken.mid") && err.contains("byte 23"),
         "{err}"
     );
+}
+
+#[test]
+fn the_token_vocabulary_loads_as_a_text_tokenizer_with_miditok_ids() {
+    let g = golden();
+    let dir = tempfile::tempdir().unwrap();
+    for scheme in ["remi", "midilike"] {
+        let tj = dir.path().join(format!("{scheme}-tokenizer.json"));
+        run(&[
+            "midi",
+            "vocab",
+            "--scheme",
+            scheme,
+            "--out",
+            tj.to_str().unwrap(),
+        ]);
+        let tok = mirlens_models::TextTokenizer::from_file(&tj).unwrap();
+        assert_eq!(tok.vocab_size(), if scheme == "remi" { 357 } else { 411 });
+        let mut checked = 0;
+        for file in ["drums", "mixed", "tempo_changes"] {
+            let want = &g["files"][file]["miditok"][scheme];
+            for (tokens, ids) in want["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(want["ids"].as_array().unwrap())
+            {
+                let text: Vec<&str> = tokens
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap())
+                    .collect();
+                let enc = tok.encode(&text.join(" "), true).unwrap();
+                let want_ids: Vec<u32> = ids
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_u64().unwrap() as u32)
+                    .collect();
+                assert_eq!(enc.ids, want_ids, "{file} {scheme}");
+                checked += want_ids.len();
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        // a token outside the vocabulary is an error, not a silent unknown id
+        assert!(tok.encode("Bar_None Pitch_200", true).is_err());
+    }
 }

@@ -179,6 +179,7 @@ pub fn build(csv: &Path, spec: &CsvSpec) -> Result<Built> {
             duration_secs: duration,
             split,
             labels,
+            midi: None,
         });
     }
     let manifest = Manifest {

@@ -211,6 +211,7 @@ pub fn build(root: &Path) -> Result<Built> {
         let mut e = ManifestEntry::new(id, audio)
             .with_split(split)
             .with_span(0.0, Some(duration))
+            .with_midi(&midi)
             .with_label("composer", LabelValue::Str(cell(0).into()))
             .with_label("title", LabelValue::Str(cell(1).into()))
             .with_label("year", LabelValue::Int(year))

@@ -8,6 +8,7 @@
 //! | MAESTRO | [`maestro::build`] | composer, title, year, midi_filename, n_notes, pitch range, mean velocity |
 //! | MTG-Jamendo | [`jamendo::build`] | tags, genre, instrument, mood, artist |
 //! | folder per label | [`folder::build`] | one string label named after the folder |
+//! | audio + MIDI pairs | [`midi_folder::build`] | n_notes, pitch range, programs, has_drums; `midi` set (frame-level labels) |
 //! | CSV | [`csv::build`] | typed columns (declared or inferred) |
 //!
 //! Every adapter checks that the audio files it lists exist; a missing file or malformed metadata is an error
@@ -20,6 +21,7 @@ pub mod giantsteps;
 pub mod gtzan;
 pub mod jamendo;
 pub mod maestro;
+pub mod midi_folder;
 pub mod nsynth;
 
 use crate::error::{DatasetError, Result};

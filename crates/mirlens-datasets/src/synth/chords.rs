@@ -478,6 +478,46 @@ impl SynthDataset for SynthChords {
             .with("n_chords", LabelType::Int)
     }
 
+    fn score(&self, index: usize) -> Option<super::Score> {
+        let p = &self.params;
+        let (chords, secs, timbre, key) = if index < self.grid.len() {
+            let stream = dsp::derive_seed(p.seed, CHORDS_TAG, index as u64);
+            let timbre = *Rng::new(stream).pick(&p.timbres);
+            (vec![self.grid[index]], p.chord_secs, timbre, None)
+        } else {
+            let k = index - self.grid.len();
+            let d = self.pair_design(k / 2);
+            let last = if k.is_multiple_of(2) {
+                d.in_key_end
+            } else {
+                d.out_of_key_end
+            };
+            (
+                vec![d.opening[0], d.opening[1], d.opening[2], last],
+                p.progression_chord_secs,
+                d.timbre,
+                Some((d.key.tonic, d.key.mode == Mode::Minor)),
+            )
+        };
+        // as `render`: chord c starts at sample c · round(secs · sr), its notes are released 0.9 · secs later
+        let sr = p.sample_rate as f64;
+        let seg = (secs * sr).round() / sr;
+        let notes: Vec<super::TimedNote> = chords
+            .iter()
+            .enumerate()
+            .flat_map(|(c, chord)| {
+                chord.voicing().into_iter().map(move |m| super::TimedNote {
+                    onset: c as f64 * seg,
+                    offset: c as f64 * seg + 0.9 * secs,
+                    pitch: m,
+                    velocity: 90,
+                    family: timbre,
+                })
+            })
+            .collect();
+        Some(super::timed_score(&notes, 120.0, key))
+    }
+
     fn clip(&self, index: usize) -> SynthClip {
         let p = &self.params;
         let mut labels = LabelSet::new();

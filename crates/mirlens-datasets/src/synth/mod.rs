@@ -5,7 +5,9 @@
 //! * [`sequences`] — `synth-sequences`: melody + chords + bass in varied key, tempo, timbre and loudness.
 //!
 //! Every generator implements [`SynthDataset`]: clip `i` is a pure function of `(seed, i)`, so clips can be produced
-//! in any order or in parallel. [`write_dataset`] writes `audio/<id>.wav` (16-bit PCM) and `manifest.jsonl`.
+//! in any order or in parallel, and has a score aligned with its audio ([`SynthDataset::score`], the source of
+//! frame-level labels). [`write_dataset`] writes `audio/<id>.wav` (16-bit PCM), `midi/<id>.mid` and
+//! `manifest.jsonl`.
 
 pub mod chords;
 pub mod dsp;
@@ -15,6 +17,7 @@ pub mod sequences;
 use crate::error::{DatasetError, Result};
 use crate::manifest::{LabelSchema, Manifest, ManifestEntry, Split};
 use mirlens_core::{CoreError, LabelSet};
+use mirlens_symbolic::{Division, KeySig, Note, Score, Tempo, TimeSig, Track};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -64,6 +67,122 @@ pub trait SynthDataset: Sync {
     fn clips(&self) -> Box<dyn Iterator<Item = SynthClip> + '_> {
         Box::new((0..self.len()).map(|i| self.clip(i)))
     }
+    /// The manifest facts of clip `index` (id, split, labels, duration). The default renders the clip; generators
+    /// that know them without rendering override it (the manifest of a built-in set is then cheap).
+    fn describe(&self, index: usize) -> SynthMeta {
+        let c = self.clip(index);
+        SynthMeta {
+            duration_secs: c.duration_secs(),
+            id: c.id,
+            split: c.split,
+            labels: c.labels,
+        }
+    }
+    /// The score of clip `index`, aligned with its audio (time 0 = the first sample): the source of frame-level
+    /// labels. Every built-in generator has one.
+    fn score(&self, index: usize) -> Option<Score>;
+}
+
+/// What a manifest needs of a generated clip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthMeta {
+    /// Clip id.
+    pub id: String,
+    /// Split.
+    pub split: Option<Split>,
+    /// Labels.
+    pub labels: LabelSet,
+    /// Duration in seconds.
+    pub duration_secs: f64,
+}
+
+/// One note of a generated clip, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimedNote {
+    /// Onset, seconds.
+    pub onset: f64,
+    /// Key release, seconds.
+    pub offset: f64,
+    /// MIDI pitch.
+    pub pitch: u8,
+    /// MIDI velocity.
+    pub velocity: u8,
+    /// Instrument family (one track per family, with [`Family::gm_program`]).
+    pub family: Family,
+}
+
+/// Ticks per quarter of generated scores.
+pub const SCORE_TPQ: u16 = 960;
+
+/// A generated clip as a score: format 1, [`SCORE_TPQ`] ticks per quarter, one tempo, 4/4, an optional key
+/// signature, one track per instrument family (channel = track index, skipping the drum channel) in order of first
+/// appearance. Times are rounded to the nearest tick (≤ 0.3 ms at 100 qpm).
+pub fn timed_score(notes: &[TimedNote], qpm: f64, key: Option<(u8, bool)>) -> Score {
+    let qpm = qpm.clamp(10.0, 1000.0);
+    let us = (6e7 / qpm).round() as u32;
+    let sec_per_tick = us as f64 / 1e6 / SCORE_TPQ as f64;
+    let tick = |t: f64| (t.max(0.0) / sec_per_tick).round() as u64;
+    let mut tracks: Vec<Track> = Vec::new();
+    for (order, n) in notes.iter().enumerate() {
+        let program = n.family.gm_program();
+        let k = match tracks.iter().position(|t| t.program == program) {
+            Some(k) => k,
+            None => {
+                let ch = tracks.len() as u8;
+                tracks.push(Track {
+                    midi_track: tracks.len() + 1,
+                    channel: if ch >= 9 { ch + 1 } else { ch },
+                    program,
+                    is_drum: false,
+                    name: n.family.name().to_string(),
+                    notes: Vec::new(),
+                    controls: Vec::new(),
+                    bends: Vec::new(),
+                });
+                tracks.len() - 1
+            }
+        };
+        let start = tick(n.onset);
+        tracks[k].notes.push(Note {
+            start,
+            end: tick(n.offset).max(start + 1),
+            pitch: n.pitch.min(127),
+            velocity: n.velocity.clamp(1, 127),
+            order: order as u32,
+        });
+    }
+    let end_tick = tracks
+        .iter()
+        .flat_map(|t| t.notes.iter().map(|n| n.end))
+        .max()
+        .unwrap_or(0);
+    Score {
+        format: 1,
+        division: Division::Tpq(SCORE_TPQ),
+        tempos: vec![Tempo {
+            tick: 0,
+            us_per_quarter: us,
+        }],
+        time_sigs: vec![TimeSig {
+            tick: 0,
+            numerator: 4,
+            denominator_exp: 2,
+            clocks_per_click: 24,
+            n32_per_quarter: 8,
+        }],
+        key_sigs: key
+            .map(|(tonic, minor)| {
+                vec![KeySig {
+                    tick: 0,
+                    sharps: mirlens_symbolic::captions::sharps_of(tonic, minor),
+                    minor,
+                }]
+            })
+            .unwrap_or_default(),
+        tracks,
+        end_tick,
+        stats: Default::default(),
+    }
 }
 
 /// Common parameter checks.
@@ -111,7 +230,8 @@ pub(crate) fn assign_split(
     })
 }
 
-/// Writes every clip of `ds` as `out/audio/<id>.wav` (16-bit PCM) plus `out/manifest.jsonl`, using up to `threads`
+/// Writes every clip of `ds` as `out/audio/<id>.wav` (16-bit PCM), its score as `out/midi/<id>.mid` (the
+/// manifest's `midi` field: frame-level labels at extraction) plus `out/manifest.jsonl`, using up to `threads`
 /// threads (0 = all cores). `progress(done)` is called after each clip. Returns the manifest (absolute paths).
 /// Each file is written atomically; the manifest is written last, so an interrupted run leaves no manifest.
 pub fn write_dataset(
@@ -122,6 +242,8 @@ pub fn write_dataset(
 ) -> Result<Manifest> {
     let audio = out.join("audio");
     std::fs::create_dir_all(&audio).map_err(|e| DatasetError::io(&audio, e))?;
+    let midi_dir = out.join("midi");
+    std::fs::create_dir_all(&midi_dir).map_err(|e| DatasetError::io(&midi_dir, e))?;
     let n = ds.len();
     let threads = if threads == 0 {
         std::thread::available_parallelism()
@@ -155,6 +277,19 @@ pub fn write_dataset(
                             path: path.clone(),
                             message: mirlens_core::error_chain(&e),
                         })?;
+                        let midi = match ds.score(i) {
+                            Some(score) => {
+                                let m = midi_dir.join(format!("{}.mid", clip.id));
+                                mirlens_symbolic::write_midi_file(&m, &score).map_err(|e| {
+                                    DatasetError::Midi {
+                                        path: m.clone(),
+                                        message: mirlens_core::error_chain(&e),
+                                    }
+                                })?;
+                                Some(m)
+                            }
+                            None => None,
+                        };
                         let duration = clip.duration_secs();
                         mine.push((
                             i,
@@ -165,6 +300,7 @@ pub fn write_dataset(
                                 duration_secs: Some(duration),
                                 split: clip.split,
                                 labels: clip.labels,
+                                midi,
                             },
                         ));
                         progress(done.fetch_add(1, Ordering::Relaxed) + 1);

@@ -90,6 +90,24 @@ impl Family {
         Family::ALL.iter().position(|f| f == self).unwrap_or(0) as i64
     }
 
+    /// The General MIDI program (0-based) written for this family in generated scores; its NSynth family under the
+    /// mirlens GM convention is this family again.
+    pub fn gm_program(&self) -> u8 {
+        match self {
+            Family::Bass => 33,      // Electric Bass (finger)
+            Family::Brass => 61,     // Brass Section
+            Family::Flute => 73,     // Flute
+            Family::Guitar => 24,    // Acoustic Guitar (nylon)
+            Family::Keyboard => 0,   // Acoustic Grand Piano
+            Family::Mallet => 11,    // Vibraphone
+            Family::Organ => 16,     // Drawbar Organ
+            Family::Reed => 71,      // Clarinet
+            Family::String => 48,    // String Ensemble 1
+            Family::SynthLead => 80, // Lead 1 (square)
+            Family::Vocal => 52,     // Choir Aahs
+        }
+    }
+
     /// Whether the partials are (near-)integer multiples of the fundamental. Only `mallet` is not.
     pub fn is_harmonic(&self) -> bool {
         !matches!(self, Family::Mallet)
@@ -716,6 +734,18 @@ impl SynthDataset for SynthNotes {
             .with("family", LabelType::String)
             .with("family_id", LabelType::Int)
             .with("velocity", LabelType::Int)
+    }
+
+    fn score(&self, index: usize) -> Option<super::Score> {
+        let (family, pitch, velocity, _) = self.cell(index);
+        let note = super::TimedNote {
+            onset: 0.0,
+            offset: 0.75 * self.params.duration_secs,
+            pitch,
+            velocity,
+            family,
+        };
+        Some(super::timed_score(&[note], 120.0, None))
     }
 
     fn clip(&self, index: usize) -> SynthClip {

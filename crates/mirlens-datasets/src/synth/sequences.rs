@@ -4,7 +4,7 @@
 //!
 //! Each clip follows a four-bar diatonic progression (the openings of `synth-chords` plus the tonic), looped to the
 //! clip length. The melody walks over the scale in octave 4–5 and lands on chord tones on strong beats; the bass
-//! plays the chord root on beats 1 and 3. [`SynthSequences::score`] returns the exact notes of a clip.
+//! plays the chord root on beats 1 and 3. [`SynthSequences::piece`] returns the exact notes of a clip, [`SynthDataset::score`] the same as a score.
 
 use super::chords::{Chord, MAJOR_OPENINGS, MINOR_OPENINGS};
 use super::dsp::{self, Rng};
@@ -141,7 +141,7 @@ impl SynthSequences {
     }
 
     /// The design and notes of clip `index` (a pure function of the seed and the index).
-    pub fn score(&self, index: usize) -> Piece {
+    pub fn piece(&self, index: usize) -> Piece {
         let p = &self.params;
         let mut rng = Rng::new(dsp::derive_seed(p.seed, SEQ_TAG, index as u64));
         let tonic = rng.below(12) as u8;
@@ -256,6 +256,38 @@ impl SynthSequences {
     }
 }
 
+impl SynthSequences {
+    fn labels(piece: &Piece) -> LabelSet {
+        let mut labels = LabelSet::new();
+        labels.insert(
+            "key".into(),
+            LabelValue::Str(crate::adapters::giantsteps::key_name(
+                piece.tonic,
+                piece.minor,
+            )),
+        );
+        labels.insert("key_tonic".into(), LabelValue::Int(piece.tonic as i64));
+        labels.insert(
+            "mode".into(),
+            LabelValue::Str(if piece.minor { "minor" } else { "major" }.into()),
+        );
+        labels.insert("tempo_bpm".into(), LabelValue::Float(piece.tempo_bpm));
+        labels.insert(
+            "melody_timbre".into(),
+            LabelValue::Str(piece.melody.name().into()),
+        );
+        labels.insert(
+            "accompaniment_timbre".into(),
+            LabelValue::Str(piece.accompaniment.name().into()),
+        );
+        labels.insert("loudness_db".into(), LabelValue::Float(piece.loudness_db));
+        labels.insert("reverb_wet".into(), LabelValue::Float(piece.reverb_wet));
+        labels.insert("snr_db".into(), LabelValue::Float(piece.snr_db));
+        labels.insert("n_notes".into(), LabelValue::Int(piece.notes.len() as i64));
+        labels
+    }
+}
+
 impl SynthDataset for SynthSequences {
     fn name(&self) -> &'static str {
         "synth-sequences"
@@ -283,9 +315,40 @@ impl SynthDataset for SynthSequences {
             .with("n_notes", LabelType::Int)
     }
 
+    fn describe(&self, index: usize) -> super::SynthMeta {
+        let p = &self.params;
+        let n = (p.duration_secs * p.sample_rate as f64).round() as usize;
+        super::SynthMeta {
+            id: format!("seq-{index:05}"),
+            split: assign_split(p.seed, SEQ_TAG, index, p.valid_fraction, p.test_fraction),
+            labels: Self::labels(&self.piece(index)),
+            duration_secs: n as f64 / p.sample_rate as f64,
+        }
+    }
+
+    fn score(&self, index: usize) -> Option<super::Score> {
+        let piece = self.piece(index);
+        let notes: Vec<super::TimedNote> = piece
+            .notes
+            .iter()
+            .map(|n| super::TimedNote {
+                onset: n.onset,
+                offset: n.offset,
+                pitch: n.pitch,
+                velocity: n.velocity,
+                family: n.family,
+            })
+            .collect();
+        Some(super::timed_score(
+            &notes,
+            piece.tempo_bpm,
+            Some((piece.tonic, piece.minor)),
+        ))
+    }
+
     fn clip(&self, index: usize) -> SynthClip {
         let p = &self.params;
-        let piece = self.score(index);
+        let piece = self.piece(index);
         let sr = p.sample_rate as f64;
         let n = (p.duration_secs * sr).round() as usize;
         let mut y = vec![0.0f64; n];
@@ -323,32 +386,7 @@ impl SynthDataset for SynthSequences {
             .iter()
             .map(|v| (v + sigma * nrng.normal()).clamp(-1.0, 1.0) as f32)
             .collect();
-        let mut labels = LabelSet::new();
-        labels.insert(
-            "key".into(),
-            LabelValue::Str(crate::adapters::giantsteps::key_name(
-                piece.tonic,
-                piece.minor,
-            )),
-        );
-        labels.insert("key_tonic".into(), LabelValue::Int(piece.tonic as i64));
-        labels.insert(
-            "mode".into(),
-            LabelValue::Str(if piece.minor { "minor" } else { "major" }.into()),
-        );
-        labels.insert("tempo_bpm".into(), LabelValue::Float(piece.tempo_bpm));
-        labels.insert(
-            "melody_timbre".into(),
-            LabelValue::Str(piece.melody.name().into()),
-        );
-        labels.insert(
-            "accompaniment_timbre".into(),
-            LabelValue::Str(piece.accompaniment.name().into()),
-        );
-        labels.insert("loudness_db".into(), LabelValue::Float(piece.loudness_db));
-        labels.insert("reverb_wet".into(), LabelValue::Float(piece.reverb_wet));
-        labels.insert("snr_db".into(), LabelValue::Float(piece.snr_db));
-        labels.insert("n_notes".into(), LabelValue::Int(piece.notes.len() as i64));
+        let labels = Self::labels(&piece);
         SynthClip {
             id: format!("seq-{index:05}"),
             samples,

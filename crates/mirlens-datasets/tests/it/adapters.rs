@@ -2,7 +2,9 @@
 //! copies: missing files and malformed metadata must give errors naming the file and line.
 
 use mirlens_core::LabelValue;
-use mirlens_datasets::adapters::{csv, folder, giantsteps, gtzan, jamendo, maestro, nsynth};
+use mirlens_datasets::adapters::{
+    csv, folder, giantsteps, gtzan, jamendo, maestro, midi_folder, nsynth,
+};
 use mirlens_datasets::{DatasetError, Split};
 use std::path::{Path, PathBuf};
 
@@ -303,6 +305,7 @@ fn maestro_reads_csv_and_midi_notes() {
     assert_eq!(e.labels["year"], LabelValue::Int(2018));
     assert_eq!(e.labels["n_notes"], LabelValue::Int(2));
     assert_eq!(e.labels["mean_velocity"], LabelValue::Float(90.0));
+    assert_eq!(e.midi, Some(root.join("2018/MIDI-Unprocessed_01.midi")));
     let b = m.get("2017/perf_02").unwrap();
     assert_eq!(b.split, Some(Split::Valid));
     assert_eq!(
@@ -500,4 +503,59 @@ fn pathdiff(path: &Path, base: &Path) -> PathBuf {
         out.push(c);
     }
     out
+}
+
+#[test]
+fn midi_folder_pairs_audio_and_midi_by_name_and_lists_the_rest() {
+    use mirlens_datasets::synth::{SequencesParams, SynthDataset};
+    let ds = SequencesParams {
+        count: 2,
+        duration_secs: 1.0,
+        sample_rate: 16000,
+        ..SequencesParams::default()
+    }
+    .check()
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    let score = ds.score(0).unwrap();
+    mirlens_symbolic::write_midi_file(&root.join("a/b/take1.mid"), &score).unwrap();
+    std::fs::write(root.join("a/b/take1.wav"), b"RIFF").unwrap();
+    std::fs::write(root.join("a/b/other.wav"), b"RIFF").unwrap(); // audio without MIDI: ignored
+    mirlens_symbolic::write_midi_file(&root.join("lonely.midi"), &score).unwrap();
+    std::fs::write(root.join("broken.mid"), b"MThd\0\0").unwrap();
+    std::fs::write(root.join("broken.flac"), b"fLaC").unwrap();
+    let b = midi_folder::build(root).unwrap();
+    assert_eq!(b.manifest.len(), 1);
+    let e = &b.manifest.entries[0];
+    assert_eq!(e.id, "a/b/take1");
+    assert_eq!(e.path, root.join("a/b/take1.wav"));
+    assert_eq!(e.midi, Some(root.join("a/b/take1.mid")));
+    let piece = ds.piece(0);
+    assert_eq!(
+        e.labels["n_notes"],
+        LabelValue::Int(piece.notes.len() as i64)
+    );
+    let lo = piece.notes.iter().map(|n| n.pitch).min().unwrap();
+    assert_eq!(e.labels["pitch_min"], LabelValue::Int(lo as i64));
+    assert_eq!(e.labels["has_drums"], LabelValue::Int(0));
+    let LabelValue::Tags(progs) = &e.labels["programs"] else {
+        panic!()
+    };
+    assert_eq!(progs.len(), 3, "{progs:?}"); // melody, accompaniment, bass
+    let mut skipped: Vec<(String, String)> = b
+        .skipped
+        .iter()
+        .map(|s| (s.id.clone(), s.reason.clone()))
+        .collect();
+    skipped.sort();
+    assert_eq!(skipped[0].0, "broken");
+    assert!(skipped[0].1.contains("broken.mid"), "{}", skipped[0].1);
+    assert_eq!(skipped[1].0, "lonely");
+    assert!(skipped[1].1.contains("no audio"));
+    // nothing pairs: an error naming the layout
+    let empty = tempfile::tempdir().unwrap();
+    let err = midi_folder::build(empty.path()).unwrap_err().to_string();
+    assert!(err.contains("midi-folder"), "{err}");
 }

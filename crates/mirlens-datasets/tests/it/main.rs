@@ -4,4 +4,5 @@ mod adapters;
 mod spectrum;
 mod synth_chords;
 mod synth_notes;
+mod synth_scores;
 mod synth_sequences;

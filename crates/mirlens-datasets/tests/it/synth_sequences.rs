@@ -21,7 +21,7 @@ fn score_is_in_key_and_audio_chroma_finds_the_key() {
     let mut hits = 0;
     let mut misses = Vec::new();
     for i in 0..ds.len() {
-        let piece = ds.score(i);
+        let piece = ds.piece(i);
         let key = Key {
             tonic: piece.tonic,
             mode: if piece.minor {
@@ -97,10 +97,10 @@ fn sequences_are_deterministic_and_varied() {
         a.clip(3).samples,
         params(5).check().unwrap().clip(3).samples
     );
-    let tempi: Vec<f64> = (0..a.len()).map(|i| a.score(i).tempo_bpm).collect();
+    let tempi: Vec<f64> = (0..a.len()).map(|i| a.piece(i).tempo_bpm).collect();
     assert!(tempi.iter().all(|t| (70.0..160.0).contains(t)));
     let distinct_keys: std::collections::BTreeSet<_> = (0..a.len())
-        .map(|i| (a.score(i).tonic, a.score(i).minor))
+        .map(|i| (a.piece(i).tonic, a.piece(i).minor))
         .collect();
     assert!(distinct_keys.len() >= 6, "{distinct_keys:?}");
     assert_eq!(a.clip(0).samples.len(), 48000);

@@ -2,4 +2,5 @@
 
 mod baseline;
 mod extract;
+mod frames;
 mod text;

@@ -1,12 +1,13 @@
 //! Evaluation metrics with scikit-learn / mir_eval 0.8.2 conventions.
 //!
 //! Classification and regression metrics live here; MIR metrics in [`mir`] (key, beat, onset, notes, melody) and
-//! [`chord`]. Every metric is checked value-for-value against the reference packages by the goldens in
+//! [`chord`], frame-level multi-pitch scores in [`multipitch`]. Every metric is checked value-for-value against the reference packages by the goldens in
 //! `tests/golden/metrics`.
 
 pub mod annotations;
 pub mod chord;
 pub mod mir;
+pub mod multipitch;
 
 use crate::error::{ProbeError, Result};
 

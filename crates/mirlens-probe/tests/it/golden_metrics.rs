@@ -284,3 +284,55 @@ fn empty_inputs_follow_mir_eval() {
     );
     assert_eq!(m::accuracy(&[], &[]), 0.0);
 }
+
+#[test]
+fn multipitch_matches_mir_eval() {
+    use mirlens_probe::metrics::multipitch::{MultipitchScores, multipitch};
+    let c = cases();
+    let frames = |v: &Value| -> Vec<Vec<u8>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                f.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_u64().unwrap() as u8)
+                    .collect()
+            })
+            .collect()
+    };
+    let cases = c["multipitch"].as_array().unwrap();
+    assert_eq!(cases.len(), 12);
+    let mut worst = 0.0f64;
+    for (i, case) in cases.iter().enumerate() {
+        let got = multipitch(&frames(&case["ref"]), &frames(&case["est"]));
+        let check = |prefix: &str, s: &MultipitchScores| {
+            let mut w = 0.0f64;
+            for (name, v) in [
+                ("precision", s.precision),
+                ("recall", s.recall),
+                ("accuracy", s.accuracy),
+                ("substitution_error", s.substitution_error),
+                ("miss_error", s.miss_error),
+                ("false_alarm_error", s.false_alarm_error),
+                ("total_error", s.total_error),
+            ] {
+                let want = case[format!("{prefix}{name}")].as_f64().unwrap();
+                close(&format!("case {i} {prefix}{name}"), v, want);
+                w = w.max((v - want).abs());
+            }
+            let (p, r) = (s.precision, s.recall);
+            let f = if p + r > 0.0 {
+                2.0 * p * r / (p + r)
+            } else {
+                0.0
+            };
+            close(&format!("case {i} {prefix}f"), s.f_measure, f);
+            w
+        };
+        worst = worst.max(check("", &got.pitch));
+        worst = worst.max(check("chroma_", &got.chroma));
+    }
+    eprintln!("multipitch vs mir_eval: max |Δ| {worst:.1e}");
+}
