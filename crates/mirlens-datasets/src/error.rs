@@ -83,6 +83,16 @@ pub enum DatasetError {
         /// What went wrong.
         message: String,
     },
+    /// A text file (a text manifest or a document) is not valid UTF-8.
+    #[error("{path}:{line}: invalid UTF-8 at byte offset {byte_offset}")]
+    InvalidUtf8 {
+        /// The file at fault.
+        path: PathBuf,
+        /// 1-based line holding the first invalid byte.
+        line: usize,
+        /// Offset of the first invalid byte from the start of the file.
+        byte_offset: usize,
+    },
     /// A MIDI file could not be parsed.
     #[error("{path}: invalid MIDI: {message}")]
     Midi {

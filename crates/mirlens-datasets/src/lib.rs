@@ -7,6 +7,8 @@
 //!   split and typed labels, as JSONL or CSV, with a stable content hash.
 //! * [`adapters`] — manifests from the published layouts of NSynth, GTZAN, GiantSteps, MAESTRO, MTG-Jamendo,
 //!   folder-per-label trees and generic CSV files.
+//! * [`text`] — text documents (JSONL, CSV or a folder of `.txt` files) with typed document labels, for token
+//!   language models.
 //! * [`synth`] — synthetic notes and chords with exact labels, deterministic by seed, generated in memory or
 //!   written as WAV + manifest.
 
@@ -15,6 +17,8 @@ pub mod cards;
 pub mod error;
 pub mod manifest;
 pub mod synth;
+pub mod text;
 
 pub use error::{DatasetError, Result};
 pub use manifest::{LabelSchema, LabelType, Manifest, ManifestEntry, ManifestFormat, Split};
+pub use text::{TextDataset, TextDocument};

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 pub mod baseline;
 pub mod frames;
+pub mod text;
 pub mod window;
 
 pub use baseline::{LOGMEL_MODEL_NAME, LogMelEncoder};

@@ -32,16 +32,20 @@ pub enum OnBadClip {
 pub struct ExtractArgs {
     /// Model: a registry name (`mirlens models list`), a directory with config.json + model.safetensors, or
     /// `logmel` for the log-mel spectrogram baseline (one layer, 128 mel bands at 75 frames/s; docs/baselines.md).
-    #[arg(long)]
+    /// A token language model reads a text dataset; `A,B,…` names a checkpoint series (one store each under
+    /// --out; docs/text-models.md).
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub model: String,
     /// Dataset: a manifest file (.jsonl or .csv) or a built-in synthetic set (`synth-notes`, `synth-chords`,
-    /// `synth-sequences`); frame stores (`--pool none`) of datasets with scores get frame-level labels.
+    /// `synth-sequences`); frame stores (`--pool none`) of datasets with scores get frame-level labels. For a token
+    /// model, a text manifest (.jsonl / .csv with `id`, `text` or `path`, labels) or a folder of .txt files.
     #[arg(long)]
     pub dataset: String,
     /// Hidden states to store: `all`, `last`, or a list such as `0,6,12` or `1-4`.
     #[arg(long, default_value = "all")]
     pub layers: String,
-    /// Frame pooling: `none` (one row per frame), `mean` or `max` (one row per clip).
+    /// Frame pooling: `none` (one row per frame), `mean` or `max` (one row per clip); token models: `none`, `mean`,
+    /// `first` or `last` over each document's stored tokens.
     #[arg(long, default_value = "none")]
     pub pool: String,
     /// Storage dtype: f32, f16 or bf16.
@@ -80,12 +84,16 @@ pub struct ExtractArgs {
     #[arg(long)]
     pub quiet: bool,
     /// Clips longer than this many seconds are encoded in overlapping windows (bounded memory; 0 = always full
-    /// context). Part of the store identity when not the default.
-    #[arg(long, default_value_t = DEFAULT_WINDOW_SECS)]
-    pub window: f64,
+    /// context; default 30). Part of the store identity when not the default. Token models: body tokens per
+    /// window (default 64).
+    #[arg(long)]
+    pub window: Option<f64>,
     /// Overlap between windows in seconds (centre stitching; docs/encoders.md).
     #[arg(long, default_value_t = DEFAULT_OVERLAP_SECS)]
     pub overlap: f64,
+    /// Options of token models and checkpoint series.
+    #[command(flatten)]
+    pub text: super::extract_text::TextExtractArgs,
 }
 
 /// Default window of `extract` for long clips (s): clips up to this length are encoded in full context.
@@ -197,6 +205,13 @@ fn load_encoder(model: &str) -> anyhow::Result<LoadedEncoder> {
 
 /// Run `mirlens extract`.
 pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
+    if super::extract_text::wants_text(&args)? {
+        return super::extract_text::run(args);
+    }
+    if args.model.is_empty() {
+        bail!("--model is required");
+    }
+    let window = args.window.unwrap_or(DEFAULT_WINDOW_SECS);
     let layers: LayerSelection = args.layers.parse()?;
     let pooling: Pooling = args.pool.parse()?;
     let dtype: DType = args.dtype.parse()?;
@@ -205,22 +220,18 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         None => Part::WHOLE,
     };
     let (name, mut identity, encoder, geom) = load_encoder(&args.model)?;
-    if !(args.window.is_finite()
-        && args.window >= 0.0
-        && args.overlap.is_finite()
-        && args.overlap >= 0.0)
-    {
+    if !(window.is_finite() && window >= 0.0 && args.overlap.is_finite() && args.overlap >= 0.0) {
         bail!("--window and --overlap must be finite and ≥ 0");
     }
     let windowed = match geom {
-        Some(g) if args.window > 0.0 => {
+        Some(g) if window > 0.0 => {
             let p = mirlens_models::ChunkParams::from_seconds(
-                args.window,
+                window,
                 args.overlap,
                 encoder.spec().sample_rate,
                 g.hop,
             );
-            if args.window != DEFAULT_WINDOW_SECS || args.overlap != DEFAULT_OVERLAP_SECS {
+            if window != DEFAULT_WINDOW_SECS || args.overlap != DEFAULT_OVERLAP_SECS {
                 identity.config_hash =
                     format!("{}+window{}/{}", identity.config_hash, p.window, p.overlap);
             }

@@ -9,6 +9,7 @@ pub mod embed;
 pub mod embed_text;
 pub mod eval;
 pub mod extract;
+pub mod extract_text;
 pub mod features;
 pub mod info;
 pub mod midi;

@@ -140,8 +140,9 @@ fn all_layers_args(
         on_nonfinite: mirlens_store::NonFinitePolicy::Error,
         threads: 0,
         quiet,
-        window: extract::DEFAULT_WINDOW_SECS,
+        window: None,
         overlap: extract::DEFAULT_OVERLAP_SECS,
+        text: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@ mod midi;
 mod multipitch;
 
 mod extract;
+mod extract_text;
 mod pretrain;
 mod probe;
 mod reliability;
