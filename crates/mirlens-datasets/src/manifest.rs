@@ -893,28 +893,34 @@ impl Manifest {
     }
 }
 
-/// Checks types (widening ints in float columns) and ids, reporting real line numbers.
-fn finish(
-    mut entries: Vec<ManifestEntry>,
-    schema: LabelSchema,
+/// Check ids (non-empty, unique) and label types against `schema` (widening integers in real columns) of the items
+/// of a manifest or text dataset, reporting the real line of each (`what` names the item in messages).
+pub(crate) fn check_ids_and_labels<'a>(
+    items: impl Iterator<Item = (&'a str, &'a mut LabelSet)>,
+    what: &str,
+    schema: &LabelSchema,
     lines_of: &[usize],
     origin: &Path,
-) -> Result<Manifest> {
+) -> Result<()> {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, e) in entries.iter_mut().enumerate() {
+    for (i, (id, labels)) in items.enumerate() {
         let line = lines_of[i];
-        if e.id.is_empty() {
-            return Err(DatasetError::parse(origin, line, "empty clip id"));
+        if id.is_empty() {
+            return Err(DatasetError::parse(
+                origin,
+                line,
+                format!("empty {what} id"),
+            ));
         }
-        if let Some(first) = seen.insert(e.id.clone(), line) {
+        if let Some(first) = seen.insert(id.to_string(), line) {
             return Err(DatasetError::DuplicateId {
                 path: origin.to_path_buf(),
                 line,
-                id: e.id.clone(),
+                id: id.to_string(),
                 first_line: first,
             });
         }
-        for (k, v) in e.labels.iter_mut() {
+        for (k, v) in labels.iter_mut() {
             let Some(t) = schema.get(k) else {
                 return Err(DatasetError::parse(
                     origin,
@@ -937,6 +943,23 @@ fn finish(
             }
         }
     }
+    Ok(())
+}
+
+/// Checks types (widening ints in float columns) and ids, reporting real line numbers.
+fn finish(
+    mut entries: Vec<ManifestEntry>,
+    schema: LabelSchema,
+    lines_of: &[usize],
+    origin: &Path,
+) -> Result<Manifest> {
+    check_ids_and_labels(
+        entries.iter_mut().map(|e| (e.id.as_str(), &mut e.labels)),
+        "clip",
+        &schema,
+        lines_of,
+        origin,
+    )?;
     let m = Manifest {
         entries,
         label_schema: schema,

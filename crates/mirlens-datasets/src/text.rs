@@ -535,43 +535,13 @@ fn finish(
     lines_of: &[usize],
     origin: &Path,
 ) -> Result<TextDataset> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, d) in documents.iter_mut().enumerate() {
-        let line = lines_of[i];
-        if d.id.is_empty() {
-            return Err(DatasetError::parse(origin, line, "empty document id"));
-        }
-        if let Some(first) = seen.insert(d.id.clone(), line) {
-            return Err(DatasetError::DuplicateId {
-                path: origin.to_path_buf(),
-                line,
-                id: d.id.clone(),
-                first_line: first,
-            });
-        }
-        for (k, v) in d.labels.iter_mut() {
-            let Some(t) = schema.get(k) else {
-                return Err(DatasetError::parse(
-                    origin,
-                    line,
-                    format!("label `{k}` is not declared in the label schema"),
-                ));
-            };
-            match t.coerce(v.clone()) {
-                Some(c) => *v = c,
-                None => {
-                    return Err(DatasetError::LabelType {
-                        path: origin.to_path_buf(),
-                        line,
-                        label: k.clone(),
-                        expected: t.as_str(),
-                        got: v.type_name(),
-                        value: v.class_key(),
-                    });
-                }
-            }
-        }
-    }
+    crate::manifest::check_ids_and_labels(
+        documents.iter_mut().map(|d| (d.id.as_str(), &mut d.labels)),
+        "document",
+        &schema,
+        lines_of,
+        origin,
+    )?;
     Ok(TextDataset {
         documents,
         label_schema: schema,

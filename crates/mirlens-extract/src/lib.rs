@@ -408,6 +408,41 @@ pub fn store_header(
     })
 }
 
+/// The store encoding of a dataset label of type `ty` whose values are `values`: integers and reals as such, strings
+/// as categorical labels whose classes are every value (sorted), tags as multi-hot labels over every tag.
+pub(crate) fn label_kind<'a>(
+    ty: mirlens_datasets::LabelType,
+    values: impl Iterator<Item = &'a mirlens_core::LabelValue>,
+) -> LabelKind {
+    use mirlens_datasets::LabelType;
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v.dedup();
+        v
+    };
+    match ty {
+        LabelType::Int => LabelKind::Integer,
+        LabelType::Float => LabelKind::Real,
+        LabelType::String => LabelKind::Categorical {
+            classes: sorted(values.map(|v| v.class_key()).collect()),
+        },
+        LabelType::Tags => {
+            let classes = sorted(
+                values
+                    .flat_map(|v| match v {
+                        mirlens_core::LabelValue::Tags(t) => t.clone(),
+                        _ => Vec::new(),
+                    })
+                    .collect(),
+            );
+            LabelKind::MultiHot {
+                width: classes.len(),
+                classes,
+            }
+        }
+    }
+}
+
 /// The format-2 layout of a run's store: audio rows (frames at the encoder's rate, or clips when pooled), spans in
 /// seconds, the model card facts the encoder reports, and the dataset's label schema as clip-level labels
 /// (strings become categorical labels whose classes are every value in the whole dataset, sorted; tags become
@@ -418,41 +453,17 @@ pub fn store_layout(
     header: &StoreHeader,
     params: &ExtractParams,
 ) -> StoreLayout {
-    use mirlens_datasets::LabelType;
     let spec = encoder.spec();
     let mut schema = LabelSchema::new();
     for (name, ty) in &dataset.manifest.label_schema.columns {
-        let values = || {
+        let kind = label_kind(
+            *ty,
             dataset
                 .manifest
                 .entries
                 .iter()
-                .filter_map(|e| e.labels.get(name))
-        };
-        let kind = match ty {
-            LabelType::Int => LabelKind::Integer,
-            LabelType::Float => LabelKind::Real,
-            LabelType::String => {
-                let mut classes: Vec<String> = values().map(|v| v.class_key()).collect();
-                classes.sort();
-                classes.dedup();
-                LabelKind::Categorical { classes }
-            }
-            LabelType::Tags => {
-                let mut classes: Vec<String> = values()
-                    .flat_map(|v| match v {
-                        mirlens_core::LabelValue::Tags(t) => t.clone(),
-                        _ => Vec::new(),
-                    })
-                    .collect();
-                classes.sort();
-                classes.dedup();
-                LabelKind::MultiHot {
-                    width: classes.len(),
-                    classes,
-                }
-            }
-        };
+                .filter_map(|e| e.labels.get(name)),
+        );
         schema = schema.with(LabelField::new(name.clone(), LabelLevel::Clip, kind));
     }
     if params.pooling == Pooling::None && dataset.source.has_scores(dataset.manifest) {

@@ -41,8 +41,8 @@
 //! resumed store is byte-identical to an uninterrupted one.
 
 use crate::{BadClipPolicy, ExtractError, ExtractSummary, ModelIdentity, Progress, Result};
-use mirlens_core::{CoreError, DType, LabelValue, LayerId, LayerSelection, Pooling};
-use mirlens_datasets::{LabelType, TextDataset};
+use mirlens_core::{CoreError, DType, LayerId, LayerSelection, Pooling};
+use mirlens_datasets::TextDataset;
 use mirlens_models::{
     InputSpec, LayerActivations, TextTokenizer, TokenEncodeOptions, TokenEncoder, TokenizedText,
 };
@@ -429,37 +429,14 @@ pub fn text_store_layout(
     let spec = encoder.spec();
     let mut schema = LabelSchema::new();
     for (name, ty) in &source.dataset.label_schema.columns {
-        let values = || {
+        let kind = crate::label_kind(
+            *ty,
             source
                 .dataset
                 .documents
                 .iter()
-                .filter_map(|d| d.labels.get(name))
-        };
-        let kind = match ty {
-            LabelType::Int => LabelKind::Integer,
-            LabelType::Float => LabelKind::Real,
-            LabelType::String => {
-                let mut classes: Vec<String> = values().map(|v| v.class_key()).collect();
-                classes.sort();
-                classes.dedup();
-                LabelKind::Categorical { classes }
-            }
-            LabelType::Tags => {
-                let mut classes: Vec<String> = values()
-                    .flat_map(|v| match v {
-                        LabelValue::Tags(t) => t.clone(),
-                        _ => Vec::new(),
-                    })
-                    .collect();
-                classes.sort();
-                classes.dedup();
-                LabelKind::MultiHot {
-                    width: classes.len(),
-                    classes,
-                }
-            }
-        };
+                .filter_map(|d| d.labels.get(name)),
+        );
         if params.pooling == TokenPooling::None && TOKEN_LABELS.contains(&name.as_str()) {
             return Err(CoreError::invalid(
                 "dataset labels",
