@@ -745,29 +745,8 @@ impl Manifest {
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .collect();
-            let split = match cell("split").trim() {
-                "" => None,
-                s => Some(
-                    s.parse::<Split>()
-                        .map_err(|e| DatasetError::parse(origin, line, e.to_string()))?,
-                ),
-            };
-            let mut ls = LabelSet::new();
-            for (ci, name, ty) in &labels {
-                let c = &cells[*ci];
-                if c.is_empty() {
-                    continue;
-                }
-                let v = ty.parse_cell(c).ok_or_else(|| DatasetError::LabelType {
-                    path: origin.to_path_buf(),
-                    line,
-                    label: name.clone(),
-                    expected: ty.as_str(),
-                    got: "string",
-                    value: c.clone(),
-                })?;
-                ls.insert(name.clone(), v);
-            }
+            let split = split_cell(cell("split"), origin, line)?;
+            let ls = label_cells(&cells, &labels, origin, line)?;
             entries.push(ManifestEntry {
                 id: cell("id").to_string(),
                 path,
@@ -891,6 +870,43 @@ impl Manifest {
         }
         out
     }
+}
+
+/// The split named by a CSV cell (empty: none); an unknown name is an error naming the file and line.
+pub(crate) fn split_cell(cell: &str, origin: &Path, line: usize) -> Result<Option<Split>> {
+    match cell.trim() {
+        "" => Ok(None),
+        s => s
+            .parse::<Split>()
+            .map(Some)
+            .map_err(|e| DatasetError::parse(origin, line, e.to_string())),
+    }
+}
+
+/// The typed labels of a CSV record from its label columns `(cell index, name, type)`; empty cells are absent.
+pub(crate) fn label_cells(
+    cells: &[String],
+    columns: &[(usize, String, LabelType)],
+    origin: &Path,
+    line: usize,
+) -> Result<LabelSet> {
+    let mut ls = LabelSet::new();
+    for (ci, name, ty) in columns {
+        let c = &cells[*ci];
+        if c.is_empty() {
+            continue;
+        }
+        let v = ty.parse_cell(c).ok_or_else(|| DatasetError::LabelType {
+            path: origin.to_path_buf(),
+            line,
+            label: name.clone(),
+            expected: ty.as_str(),
+            got: "string",
+            value: c.clone(),
+        })?;
+        ls.insert(name.clone(), v);
+    }
+    Ok(ls)
 }
 
 /// Check ids (non-empty, unique) and label types against `schema` (widening integers in real columns) of the items

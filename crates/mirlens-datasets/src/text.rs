@@ -409,29 +409,8 @@ impl TextDataset {
                 }
                 (None, None) => unreachable_columns(origin, line)?,
             };
-            let split = match cell("split").map(str::trim).unwrap_or("") {
-                "" => None,
-                s => Some(
-                    s.parse::<Split>()
-                        .map_err(|e| DatasetError::parse(origin, line, e.to_string()))?,
-                ),
-            };
-            let mut labels = LabelSet::new();
-            for (ci, name, ty) in &label_cols {
-                let c = &cells[*ci];
-                if c.is_empty() {
-                    continue;
-                }
-                let v = ty.parse_cell(c).ok_or_else(|| DatasetError::LabelType {
-                    path: origin.to_path_buf(),
-                    line,
-                    label: name.clone(),
-                    expected: ty.as_str(),
-                    got: "string",
-                    value: c.clone(),
-                })?;
-                labels.insert(name.clone(), v);
-            }
+            let split = crate::manifest::split_cell(cell("split").unwrap_or(""), origin, line)?;
+            let labels = crate::manifest::label_cells(&cells, &label_cols, origin, line)?;
             documents.push(TextDocument {
                 id: cell("id").unwrap_or("").to_string(),
                 text,
