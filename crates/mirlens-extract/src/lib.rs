@@ -234,6 +234,16 @@ pub trait ClipSource: Sync {
         manifest.entries.iter().any(|e| e.midi.is_some())
     }
 
+    /// How to stream clip `index` from its file (path and crop), when the source reads files; long clips of a pooled
+    /// extraction through a [`window::Windowed`] encoder are then decoded chunk by chunk ([`extract_with`]).
+    fn stream(
+        &self,
+        _index: usize,
+        _entry: &ManifestEntry,
+    ) -> Option<(PathBuf, mirlens_audio::stream::StreamOptions)> {
+        None
+    }
+
     /// The score aligned with clip `index` (`None`: it has none). By default: the entry's MIDI file.
     fn score(
         &self,
@@ -261,6 +271,22 @@ impl ClipSource for FileSource {
         decode_file(&e.path, &opts)
             .map(|d| d.waveform)
             .map_err(|err| mirlens_core::error_chain(&err))
+    }
+
+    fn stream(
+        &self,
+        _index: usize,
+        e: &ManifestEntry,
+    ) -> Option<(PathBuf, mirlens_audio::stream::StreamOptions)> {
+        Some((
+            e.path.clone(),
+            mirlens_audio::stream::StreamOptions {
+                channels: self.channels,
+                offset_secs: e.offset_secs,
+                duration_secs: e.duration_secs,
+                ..Default::default()
+            },
+        ))
     }
 }
 
@@ -496,6 +522,22 @@ pub fn extract(
     out: &Path,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ExtractSummary> {
+    extract_with(encoder, None, model, dataset, params, out, progress)
+}
+
+/// [`extract`], where `encoder` is the windowed encoder `streamer` (the same object): clips longer than one window
+/// of a pooled extraction (`mean` / `max`) whose source reads files are then decoded, resampled and encoded chunk
+/// by chunk ([`window::Windowed::encode_streamed`]), so memory is bounded by a window, not by the clip; the rows are
+/// exactly those of the whole-clip path (tested). Shorter clips are decoded whole and batched as before.
+pub fn extract_with(
+    encoder: &dyn Encoder,
+    streamer: Option<&window::Windowed<'_>>,
+    model: &ModelIdentity,
+    dataset: &Dataset<'_>,
+    params: &ExtractParams,
+    out: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ExtractSummary> {
     params.check()?;
     if dataset.manifest.is_empty() {
         return Err(ExtractError::EmptyDataset {
@@ -520,7 +562,7 @@ pub fn extract(
     });
     let mut audio_total = 0.0;
     for &k in &pending {
-        let (data, audio_secs) = extract_shard(encoder, dataset, &header, params, k)?;
+        let (data, audio_secs) = extract_shard(encoder, streamer, dataset, &header, params, k)?;
         let (rows, bad) = (data.num_rows(), data.bad_clips.len());
         writer.write_columns(data)?;
         audio_total += audio_secs;
@@ -548,6 +590,7 @@ type LoadedClip = std::result::Result<(Vec<f32>, Option<mirlens_symbolic::Score>
 /// Decode, encode and pool the clips of shard `k`. Returns the shard and the seconds of audio encoded.
 fn extract_shard(
     encoder: &dyn Encoder,
+    streamer: Option<&window::Windowed<'_>>,
     dataset: &Dataset<'_>,
     header: &StoreHeader,
     params: &ExtractParams,
@@ -559,11 +602,40 @@ fn extract_shard(
     // 1. decode + resample + normalise in parallel
     let with_frames =
         params.pooling == Pooling::None && dataset.source.has_scores(dataset.manifest);
+    // long clips of a pooled windowed extraction are streamed in step 2 instead of decoded whole here
+    let streamed: Vec<Option<(PathBuf, mirlens_audio::stream::StreamOptions)>> = range
+        .clone()
+        .zip(entries)
+        .map(|(i, e)| {
+            let w = streamer.filter(|_| params.pooling != Pooling::None)?;
+            let (path, opts) = dataset.source.stream(i, e)?;
+            let secs = match e.duration_secs {
+                Some(d) => d,
+                None => {
+                    mirlens_audio::decode::probe_file(&path).ok()?.duration_secs - e.offset_secs
+                }
+            };
+            (secs * spec.sample_rate as f64 > w.params().window as f64).then(|| {
+                (
+                    path,
+                    mirlens_audio::stream::StreamOptions {
+                        target_rate: Some(spec.sample_rate),
+                        quality: params.resample,
+                        ..opts
+                    },
+                )
+            })
+        })
+        .collect();
     let loaded: Vec<LoadedClip> = range
         .clone()
         .into_par_iter()
         .zip(entries.par_iter())
-        .map(|(i, e)| {
+        .zip(streamed.par_iter())
+        .map(|((i, e), st)| {
+            if st.is_some() {
+                return Ok((Vec::new(), None));
+            }
             let score = match with_frames {
                 true => dataset.source.score(i, e).transpose()?,
                 false => None,
@@ -617,7 +689,34 @@ fn extract_shard(
             .iter()
             .map(|r| r.as_ref().err().map(|e| Err(e.clone())))
             .collect();
-    let good: Vec<usize> = (0..inputs.len()).filter(|&i| inputs[i].is_ok()).collect();
+    let good: Vec<usize> = (0..inputs.len())
+        .filter(|&i| inputs[i].is_ok() && streamed[i].is_none())
+        .collect();
+    let mut streamed_len: Vec<Option<usize>> = vec![None; inputs.len()];
+    if let Some(w) = streamer {
+        for (j, st) in streamed.iter().enumerate() {
+            let Some((path, stream_opts)) = st else {
+                continue;
+            };
+            let open = || -> std::result::Result<
+                Box<dyn Iterator<Item = std::result::Result<Vec<f32>, String>> + '_>,
+                String,
+            > {
+                let s = mirlens_audio::stream::AudioStream::open(path, stream_opts)
+                    .map_err(|err| mirlens_core::error_chain(&err))?;
+                Ok(Box::new(
+                    s.map(|c| c.map_err(|err| mirlens_core::error_chain(&err))),
+                ))
+            };
+            outputs[j] = Some(
+                w.encode_streamed(&open, spec.normalize_input, &selection, &opts)
+                    .map(|(a, n)| {
+                        streamed_len[j] = Some(n);
+                        a
+                    }),
+            );
+        }
+    }
     for chunk in good.chunks(params.batch_size) {
         let refs: Vec<&[f32]> = chunk
             .iter()
@@ -693,10 +792,10 @@ fn extract_shard(
                 got: acts.hidden,
             });
         }
-        let clip_secs = inputs[j]
-            .as_ref()
-            .map(|x| x.len() as f64 / spec.sample_rate as f64)
-            .unwrap_or(0.0);
+        let clip_secs = streamed_len[j]
+            .or_else(|| inputs[j].as_ref().ok().map(|x| x.len()))
+            .unwrap_or(0) as f64
+            / spec.sample_rate as f64;
         audio_secs += clip_secs;
         data.clips.push(ClipEntry {
             index: i,

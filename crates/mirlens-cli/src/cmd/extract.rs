@@ -7,7 +7,7 @@ use mirlens_datasets::Manifest;
 use mirlens_datasets::synth::{ChordsParams, NotesParams, SynthDataset};
 use mirlens_extract::{
     BadClipPolicy, ClipSource, Dataset, ExtractParams, FileSource, LOGMEL_MODEL_NAME,
-    LogMelEncoder, ModelIdentity, Progress, SynthSource, extract, synth_manifest,
+    LogMelEncoder, ModelIdentity, Progress, SynthSource, extract_with, synth_manifest,
 };
 use mirlens_models::{CandleEncoder, Encoder, LoadOptions, Registry};
 use mirlens_store::Part;
@@ -303,8 +303,9 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let (mut clips_run, mut audio_run, mut rows_run, mut bad_run) =
         (0usize, 0.0f64, 0usize, 0usize);
     let summary = pool.install(|| {
-        extract(
+        extract_with(
             encoder,
+            windowed.as_ref(),
             &identity,
             &dataset,
             &params,

@@ -3,4 +3,5 @@
 mod baseline;
 mod extract;
 mod frames;
+mod stream;
 mod text;
