@@ -615,16 +615,14 @@ fn extract_shard(
                     mirlens_audio::decode::probe_file(&path).ok()?.duration_secs - e.offset_secs
                 }
             };
-            (secs * spec.sample_rate as f64 > w.params().window as f64).then(|| {
-                (
-                    path,
-                    mirlens_audio::stream::StreamOptions {
-                        target_rate: Some(spec.sample_rate),
-                        quality: params.resample,
-                        ..opts
-                    },
-                )
-            })
+            (secs * spec.sample_rate as f64 > w.params().window as f64).then_some((
+                path,
+                mirlens_audio::stream::StreamOptions {
+                    target_rate: Some(spec.sample_rate),
+                    quality: params.resample,
+                    ..opts
+                },
+            ))
         })
         .collect();
     let loaded: Vec<LoadedClip> = range
@@ -698,10 +696,7 @@ fn extract_shard(
             let Some((path, stream_opts)) = st else {
                 continue;
             };
-            let open = || -> std::result::Result<
-                Box<dyn Iterator<Item = std::result::Result<Vec<f32>, String>> + '_>,
-                String,
-            > {
+            let open = || -> std::result::Result<window::Chunks<'_>, String> {
                 let s = mirlens_audio::stream::AudioStream::open(path, stream_opts)
                     .map_err(|err| mirlens_core::error_chain(&err))?;
                 Ok(Box::new(

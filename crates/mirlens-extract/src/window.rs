@@ -186,9 +186,11 @@ impl<'a> Windowed<'a> {
     }
 }
 
+/// One pass over an input's chunks (an error names the file and the cause).
+pub type Chunks<'a> = Box<dyn Iterator<Item = Result<Vec<f32>, String>> + 'a>;
+
 /// Opens one pass over an input's chunks (see [`Windowed::encode_streamed`]).
-pub type ChunkPass<'a> =
-    dyn Fn() -> Result<Box<dyn Iterator<Item = Result<Vec<f32>, String>> + 'a>, String> + 'a;
+pub type ChunkPass<'a> = dyn Fn() -> Result<Chunks<'a>, String> + 'a;
 
 /// Running per-layer sums (or maxima) of the windows of one pooled input.
 struct PoolAcc {
