@@ -10,6 +10,7 @@
 #   embed     --model logmel                                 (unpooled: [frames, 128] written as it comes)
 #   embed     --model mirlens-music-small --pool mean        (default model; 5 s windows)
 #   extract   --model logmel --pool mean, one-clip manifest
+#   extract   --model mirlens-music-small --pool mean        (default model; long clips streamed window by window)
 #
 # Usage: scripts/bench/memory.sh [minutes ...]          (default: 1 10 60 120)
 # Environment: MIRLENS (binary; default target/release/mirlens, or $CARGO_TARGET_DIR/release/mirlens),
@@ -88,6 +89,10 @@ for m in "${lengths[@]}"; do
         echo "embed --model mirlens-music-small --pool mean   $m min  skipped (the previous length took over ${budget} s)"
     fi
     run "extract --model logmel --pool mean" "$m" "$bin" extract --model logmel --pool mean --dataset "$tmp/manifest.jsonl" --out "$tmp/o/s"
+    if [ "$model_skip" = 0 ]; then
+        run "extract --model mirlens-music-small --pool mean" "$m" "$bin" extract --model mirlens-music-small --pool mean --dataset "$tmp/manifest.jsonl" --out "$tmp/o/s2"
+        [ "$last_wall" -gt "$budget" ] && model_skip=1
+    fi
     rm -rf "$tmp/o" "$wav"
 done
 
