@@ -165,9 +165,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let series = checkpoints(&args)?;
     let is_series =
         series.len() > 1 || args.text.checkpoints.is_some() || !args.text.revisions.is_empty();
+    // each checkpoint's store is the folder `OUT/<name>`; a name from the command line (a revision such as
+    // `refs/pr/1` or a hostile `../x`) becomes one safe path component, so nothing is written outside --out
     let mut names = std::collections::BTreeSet::new();
     for (c, _) in &series {
-        if !names.insert(c.name.clone()) {
+        if !names.insert(mirlens_audio::paths::safe_name(&c.name).to_lowercase()) {
             bail!("two checkpoints are both named {:?}", c.name);
         }
         let t = peek_model_type(&c.dir)?.unwrap_or_default();
@@ -211,7 +213,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     for (c, revision) in &series {
         let out = if is_series {
-            args.out.join(&c.name)
+            args.out.join(mirlens_audio::paths::safe_name(&c.name))
         } else {
             args.out.clone()
         };

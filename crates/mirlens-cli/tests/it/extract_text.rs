@@ -497,4 +497,37 @@ fn model_list_and_hf_revisions_give_one_store_per_checkpoint() {
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("refs/step9"), "{e}");
+    // a revision named `../escape` (resolvable: the ref file exists) writes its store inside --out, never beside it
+    std::fs::write(
+        repo.join("escape"),
+        "1111111111111111111111111111111111111111",
+    )
+    .unwrap();
+    let hostile = t.path().join("hostile");
+    ok(mirlens()
+        .env("HF_HUB_CACHE", &cache)
+        .args([
+            "extract",
+            "--model",
+            "org/tiny-llama",
+            "--revisions",
+            "../escape,step2000",
+            "--layers",
+            "1",
+            "--window",
+            "16",
+            "--quiet",
+        ])
+        .arg("--dataset")
+        .arg(&docs)
+        .arg("--out")
+        .arg(&hostile));
+    assert!(!t.path().join("escape").exists());
+    let mut made: Vec<String> = std::fs::read_dir(&hostile)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    made.sort();
+    assert_eq!(made, ["_._escape", "step2000"]);
+    assert!(hostile.join("_._escape").join("manifest.json").is_file());
 }
