@@ -512,6 +512,22 @@ pub fn store_layout(
     .with_labels(schema)
 }
 
+/// The [`Progress::Start`] event of a writer about to fill the pending shards of its part.
+pub(crate) fn start_progress(writer: &StoreWriter, header: &StoreHeader) -> Progress {
+    let part_shards = writer.part_shards();
+    let clips_of = |k: usize| header.shard_clips(k).len();
+    Progress::Start {
+        clips_total: part_shards.clone().map(clips_of).sum(),
+        clips_done: part_shards
+            .clone()
+            .filter(|k| writer.is_committed(*k))
+            .map(clips_of)
+            .sum(),
+        shards_total: part_shards.len(),
+        shards_done: part_shards.len() - writer.pending_shards().len(),
+    }
+}
+
 /// Extract activations of `dataset` through `encoder` into the store at `out`, creating it or resuming it.
 /// `progress` is called on the calling thread after each committed shard.
 pub fn extract(
@@ -550,16 +566,7 @@ pub fn extract_with(
     let part_shards = writer.part_shards();
     let pending = writer.pending_shards();
     let clips_of = |k: usize| header.shard_clips(k).len();
-    progress(&Progress::Start {
-        clips_total: part_shards.clone().map(clips_of).sum(),
-        clips_done: part_shards
-            .clone()
-            .filter(|k| writer.is_committed(*k))
-            .map(clips_of)
-            .sum(),
-        shards_total: part_shards.len(),
-        shards_done: part_shards.len() - pending.len(),
-    });
+    progress(&start_progress(&writer, &header));
     let mut audio_total = 0.0;
     for &k in &pending {
         let (data, audio_secs) = extract_shard(encoder, streamer, dataset, &header, params, k)?;

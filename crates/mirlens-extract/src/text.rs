@@ -537,16 +537,7 @@ pub fn extract_text(
     let part_shards = writer.part_shards();
     let pending = writer.pending_shards();
     let docs_of = |k: usize| header.shard_clips(k).len();
-    progress(&Progress::Start {
-        clips_total: part_shards.clone().map(docs_of).sum(),
-        clips_done: part_shards
-            .clone()
-            .filter(|k| writer.is_committed(*k))
-            .map(docs_of)
-            .sum(),
-        shards_total: part_shards.len(),
-        shards_done: part_shards.len() - pending.len(),
-    });
+    progress(&crate::start_progress(&writer, &header));
     let codes: HashMap<u32, u32> = plan
         .token_classes
         .iter()
