@@ -18,6 +18,7 @@ pub mod error;
 pub mod manifest;
 pub mod synth;
 pub mod text;
+pub mod token_docs;
 
 pub use error::{DatasetError, Result};
 pub use manifest::{LabelSchema, LabelType, Manifest, ManifestEntry, ManifestFormat, Split};

@@ -25,7 +25,7 @@ use crate::error::{DatasetError, Result};
 use crate::manifest::{LabelSchema, LabelType, MANIFEST_VERSION, Split, split_csv_line};
 use mirlens_core::{LabelSet, LabelValue};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// One document.
@@ -41,6 +41,9 @@ pub struct TextDocument {
     pub split: Option<Split>,
     /// Typed document labels.
     pub labels: LabelSet,
+    /// Labels of the document's words (its whitespace-separated pieces, in order): name → one value per word
+    /// (`None` = absent). Token extraction gives each stored token the label of the word it starts in.
+    pub word_labels: BTreeMap<String, Vec<Option<LabelValue>>>,
 }
 
 impl TextDocument {
@@ -52,6 +55,7 @@ impl TextDocument {
             source: None,
             split: None,
             labels: LabelSet::new(),
+            word_labels: BTreeMap::new(),
         }
     }
 
@@ -59,6 +63,60 @@ impl TextDocument {
     pub fn with_label(mut self, name: impl Into<String>, value: LabelValue) -> TextDocument {
         self.labels.insert(name.into(), value);
         self
+    }
+
+    /// Builder: sets the labels of every word (`values.len()` must equal the number of words, as
+    /// [`TextDataset::check_word_labels`] checks).
+    pub fn with_word_labels(
+        mut self,
+        name: impl Into<String>,
+        values: Vec<Option<LabelValue>>,
+    ) -> TextDocument {
+        self.word_labels.insert(name.into(), values);
+        self
+    }
+
+    /// Number of whitespace-separated words.
+    pub fn word_count(&self) -> usize {
+        self.text.split_whitespace().count()
+    }
+
+    /// Character offset of the start of every word.
+    pub fn word_starts(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut prev_ws = true;
+        for (i, c) in self.text.chars().enumerate() {
+            let ws = c.is_whitespace();
+            if prev_ws && !ws {
+                out.push(i);
+            }
+            prev_ws = ws;
+        }
+        out
+    }
+
+    /// For every character of the text, the index of its word; a whitespace character belongs to the word after
+    /// it (so a token whose span starts with the space before a word takes that word), trailing whitespace to
+    /// none.
+    pub fn word_of_chars(&self) -> Vec<Option<usize>> {
+        let starts = self.word_starts();
+        let mut out = Vec::with_capacity(self.text.len());
+        let mut w = 0usize;
+        for (i, c) in self.text.chars().enumerate() {
+            while w + 1 < starts.len() && starts[w + 1] <= i {
+                w += 1;
+            }
+            // before the first word, or in the gap after word w: the next word
+            let k = if starts.first().is_none_or(|&s| i < s) {
+                0
+            } else if c.is_whitespace() {
+                w + 1
+            } else {
+                w
+            };
+            out.push((k < starts.len()).then_some(k));
+        }
+        out
     }
 
     /// Builder: sets the split.
@@ -75,6 +133,8 @@ pub struct TextDataset {
     pub documents: Vec<TextDocument>,
     /// Label name → type.
     pub label_schema: LabelSchema,
+    /// Word-label name → type ([`TextDocument::word_labels`]; inferred from the values).
+    pub word_label_schema: LabelSchema,
 }
 
 /// Decode `bytes` as UTF-8 or report the line and byte offset of the first invalid byte.
@@ -136,6 +196,33 @@ impl TextDataset {
         self.documents.is_empty()
     }
 
+    /// A dataset built in code: checks ids and labels against `label_schema` as a manifest would, and infers
+    /// the word-label types.
+    pub fn from_documents(
+        documents: Vec<TextDocument>,
+        label_schema: LabelSchema,
+        origin: &Path,
+    ) -> Result<TextDataset> {
+        let lines = vec![0; documents.len()];
+        for d in &documents {
+            for (k, v) in &d.word_labels {
+                if v.len() != d.word_count() {
+                    return Err(DatasetError::parse(
+                        origin,
+                        0,
+                        format!(
+                            "word label `{k}` has {} values but document {:?} has {} words",
+                            v.len(),
+                            d.id,
+                            d.word_count()
+                        ),
+                    ));
+                }
+            }
+        }
+        finish(documents, label_schema, &lines, origin)
+    }
+
     /// Read a dataset: a folder of `.txt` files, a `.csv` manifest, or a JSONL manifest.
     pub fn read(path: &Path) -> Result<TextDataset> {
         if path.is_dir() {
@@ -185,6 +272,7 @@ impl TextDataset {
                 source: Some(p),
                 split: None,
                 labels: LabelSet::new(),
+                word_labels: BTreeMap::new(),
             });
         }
         let lines: Vec<usize> = vec![0; documents.len()];
@@ -264,6 +352,35 @@ impl TextDataset {
                 }
                 Some(other) => return Err(err(format!("`split` must be a string, found {other}"))),
             };
+            let mut word_labels = BTreeMap::new();
+            if let Some(wl) = obj.remove("word_labels") {
+                let serde_json::Value::Object(m) = wl else {
+                    return Err(err("`word_labels` must be an object of arrays".into()));
+                };
+                let words = text.split_whitespace().count();
+                for (k, v) in m {
+                    let serde_json::Value::Array(a) = v else {
+                        return Err(err(format!("word label `{k}` must be an array")));
+                    };
+                    if a.len() != words {
+                        return Err(err(format!(
+                            "word label `{k}` has {} values but document {id:?} has {words} words",
+                            a.len()
+                        )));
+                    }
+                    let vals = a
+                        .iter()
+                        .map(|x| {
+                            label_from_json(x).ok_or_else(|| {
+                                err(format!(
+                                    "word label `{k}`: expected strings, numbers or null, found {x}"
+                                ))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    word_labels.insert(k, vals);
+                }
+            }
             let mut pairs: Vec<(String, serde_json::Value)> = Vec::new();
             if let Some(ls) = obj.remove("labels") {
                 let serde_json::Value::Object(m) = ls else {
@@ -299,6 +416,7 @@ impl TextDataset {
                 source,
                 split,
                 labels,
+                word_labels,
             });
             lines_of.push(line);
         }
@@ -417,6 +535,7 @@ impl TextDataset {
                 source,
                 split,
                 labels,
+                word_labels: BTreeMap::new(),
             });
             lines_of.push(line);
         }
@@ -431,12 +550,16 @@ impl TextDataset {
         h.update(serde_json::to_vec(&self.label_schema).unwrap_or_default());
         h.update(b"\n");
         for d in &self.documents {
-            let c = serde_json::json!({
+            let mut c = serde_json::json!({
                 "id": d.id,
                 "text": d.text,
                 "split": d.split,
                 "labels": d.labels,
             });
+            // only documents with word labels hash them, so datasets without any keep their hash
+            if !d.word_labels.is_empty() {
+                c["word_labels"] = serde_json::to_value(&d.word_labels).unwrap_or_default();
+            }
             h.update(serde_json::to_vec(&c).unwrap_or_default());
             h.update(b"\n");
         }
@@ -462,6 +585,12 @@ impl TextDataset {
                 o.insert(
                     "labels".into(),
                     serde_json::to_value(&d.labels).unwrap_or_default(),
+                );
+            }
+            if !d.word_labels.is_empty() {
+                o.insert(
+                    "word_labels".into(),
+                    serde_json::to_value(&d.word_labels).unwrap_or_default(),
                 );
             }
             out.push_str(&serde_json::Value::Object(o).to_string());
@@ -521,10 +650,66 @@ fn finish(
         lines_of,
         origin,
     )?;
+    let word_label_schema = word_schema(&documents, lines_of, origin)?;
     Ok(TextDataset {
         documents,
         label_schema: schema,
+        word_label_schema,
     })
+}
+
+/// The types of the word labels: integer where every value is an integer, real where numbers mix, string, or
+/// tags; a name whose values mix strings and numbers is an error naming the document.
+fn word_schema(
+    documents: &[TextDocument],
+    lines_of: &[usize],
+    origin: &Path,
+) -> Result<LabelSchema> {
+    let mut types: BTreeMap<&str, LabelType> = BTreeMap::new();
+    for (di, d) in documents.iter().enumerate() {
+        for (name, vals) in &d.word_labels {
+            if d.labels.contains_key(name) {
+                return Err(DatasetError::parse(
+                    origin,
+                    lines_of.get(di).copied().unwrap_or(0),
+                    format!(
+                        "`{name}` is both a document label and a word label of {:?}",
+                        d.id
+                    ),
+                ));
+            }
+            for v in vals.iter().flatten() {
+                let t = match v {
+                    LabelValue::Int(_) => LabelType::Int,
+                    LabelValue::Float(_) => LabelType::Float,
+                    LabelValue::Str(_) => LabelType::String,
+                    LabelValue::Tags(_) => LabelType::Tags,
+                };
+                let merged = match (types.get(name.as_str()).copied(), t) {
+                    (None, t) => t,
+                    (Some(a), b) if a == b => a,
+                    (Some(LabelType::Int), LabelType::Float)
+                    | (Some(LabelType::Float), LabelType::Int) => LabelType::Float,
+                    (Some(a), b) => {
+                        return Err(DatasetError::parse(
+                            origin,
+                            lines_of.get(di).copied().unwrap_or(0),
+                            format!(
+                                "word label `{name}` of {:?} mixes {a:?} and {b:?} values",
+                                d.id
+                            ),
+                        ));
+                    }
+                };
+                types.insert(name.as_str(), merged);
+            }
+        }
+    }
+    let mut schema = LabelSchema::new();
+    for (n, t) in types {
+        schema = schema.with(n, t);
+    }
+    Ok(schema)
 }
 
 #[cfg(test)]
@@ -533,6 +718,70 @@ mod tests {
 
     fn p() -> &'static Path {
         Path::new("docs.jsonl")
+    }
+
+    #[test]
+    fn word_labels_round_trip_and_are_checked() {
+        let t = "{\"id\":\"a\",\"text\":\"Bar_None  Pitch_60 Velocity_79\",\"key\":\"C major\",\
+                 \"word_labels\":{\"note_pitch\":[null,60,60],\"token_type\":[\"Bar\",\"Pitch\",\"Velocity\"]}}\n";
+        let d = TextDataset::parse_jsonl(t, p(), None).unwrap();
+        let doc = &d.documents[0];
+        assert_eq!(doc.word_starts(), vec![0, 10, 19]);
+        let w = doc.word_of_chars();
+        assert_eq!(
+            (w[0], w[7], w[8], w[9], w[10], w[18], w[19]),
+            (
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(2)
+            )
+        );
+        assert_eq!(
+            TextDocument::new("x", " a b ").word_of_chars(),
+            vec![Some(0), Some(0), Some(1), Some(1), None]
+        );
+        assert_eq!(
+            doc.word_labels["note_pitch"],
+            vec![None, Some(LabelValue::Int(60)), Some(LabelValue::Int(60))]
+        );
+        assert_eq!(d.word_label_schema.get("note_pitch"), Some(LabelType::Int));
+        assert_eq!(
+            d.word_label_schema.get("token_type"),
+            Some(LabelType::String)
+        );
+        let again = TextDataset::parse_jsonl(&d.to_jsonl(), p(), None).unwrap();
+        assert_eq!(again.documents[0].word_labels, doc.word_labels);
+        assert_eq!(again.content_hash(), d.content_hash());
+        // the hash covers word labels
+        let mut other = d.clone();
+        other.documents[0]
+            .word_labels
+            .get_mut("note_pitch")
+            .unwrap()[1] = Some(LabelValue::Int(61));
+        assert_ne!(other.content_hash(), d.content_hash());
+        // wrong length, wrong type
+        let bad = t.replace("[null,60,60]", "[null,60]");
+        let e = TextDataset::parse_jsonl(&bad, p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("has 2 values but document \"a\" has 3 words"),
+            "{e}"
+        );
+        let mixed = t.replace("[null,60,60]", "[null,60,\"x\"]");
+        let e = TextDataset::parse_jsonl(&mixed, p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mixes"), "{e}");
+        let clash = t.replace("\"key\":", "\"note_pitch\":");
+        let e = TextDataset::parse_jsonl(&clash, p(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("both a document label and a word label"), "{e}");
     }
 
     #[test]

@@ -474,6 +474,11 @@ pub fn text_store_layout(
                 LabelKind::Integer,
             ));
     }
+    if params.pooling == TokenPooling::None {
+        for field in word_label_fields(source.dataset)? {
+            schema = schema.with(field);
+        }
+    }
     let mut card = ModelCard {
         architecture: Some(spec.architecture.clone()),
         ..ModelCard::default()
@@ -507,6 +512,36 @@ pub fn text_store_layout(
         ..StoreLayout::for_header(header)
     }
     .with_labels(schema))
+}
+
+/// The row-level fields of the dataset's word labels ([`mirlens_datasets::TextDocument::word_labels`]): one per
+/// word-label name, its kind from the values as for document labels. A name that is also a token label or a
+/// document label is refused.
+pub fn word_label_fields(dataset: &TextDataset) -> Result<Vec<LabelField>> {
+    let mut out = Vec::new();
+    for (name, ty) in &dataset.word_label_schema.columns {
+        if TOKEN_LABELS.contains(&name.as_str()) || dataset.label_schema.get(name).is_some() {
+            return Err(CoreError::invalid(
+                "word labels",
+                name,
+                format!(
+                    "word-label names other than the token labels {TOKEN_LABELS:?} and the document labels"
+                ),
+            )
+            .into());
+        }
+        let kind = crate::label_kind(
+            *ty,
+            dataset
+                .documents
+                .iter()
+                .filter_map(|d| d.word_labels.get(name))
+                .flatten()
+                .flatten(),
+        );
+        out.push(LabelField::new(name.clone(), LabelLevel::Row, kind));
+    }
+    Ok(out)
 }
 
 /// Extract the token activations of `source` through `encoder` (tokenised by `tokenizer`) into the store at
@@ -622,6 +657,15 @@ fn text_shard(
         ..ShardColumns::default()
     };
     let pooled = params.pooling != TokenPooling::None;
+    let word_fields = if pooled {
+        Vec::new()
+    } else {
+        word_label_fields(source.dataset)?
+    };
+    let mut word_cols: Vec<LabelData> = word_fields
+        .iter()
+        .map(|f| LabelData::empty(&f.kind))
+        .collect();
     let mut token_id = Vec::new();
     let mut token_code = Vec::new();
     let mut window_ix = Vec::new();
@@ -675,6 +719,12 @@ fn text_shard(
                 .unwrap_or_default(),
             labels: doc.labels.clone(),
         });
+        // word of every character offset, for the word labels
+        let word_of = if word_fields.is_empty() {
+            Vec::new()
+        } else {
+            doc.word_of_chars()
+        };
         // rows of the document: (window, stored token, activations)
         let mut doc_rows: Vec<Vec<f32>> = vec![Vec::new(); nl];
         let mut spans: Vec<(usize, usize)> = Vec::new();
@@ -714,6 +764,19 @@ fn text_shard(
                     token_code.push(codes.get(&t.id).copied().unwrap_or(u32::MAX));
                     window_ix.push(wi as i64);
                     window_pos.push(t.input_index as i64);
+                    // a token takes the labels of the word it starts in; special tokens (empty span) none
+                    let word = (t.span.1 > t.span.0)
+                        .then(|| word_of.get(t.span.0).copied().flatten())
+                        .flatten();
+                    for (f, col) in word_fields.iter().zip(word_cols.iter_mut()) {
+                        let v = word.and_then(|w| {
+                            doc.word_labels
+                                .get(&f.name)
+                                .and_then(|vals| vals.get(w))
+                                .and_then(Option::as_ref)
+                        });
+                        col.push(f, v)?;
+                    }
                 }
             }
         }
@@ -748,6 +811,9 @@ fn text_shard(
             .insert("window".into(), LabelData::Integer(window_ix));
         data.row_labels
             .insert("window_pos".into(), LabelData::Integer(window_pos));
+        for (f, col) in word_fields.iter().zip(word_cols) {
+            data.row_labels.insert(f.name.clone(), col);
+        }
     }
     Ok(data)
 }

@@ -20,6 +20,7 @@ pub mod captions;
 pub mod error;
 pub mod frames;
 pub mod gm;
+pub mod remi_doc;
 pub mod render;
 pub mod roll;
 pub mod score;

@@ -116,6 +116,17 @@ pub struct TokSeq {
     pub ids: Vec<u32>,
 }
 
+/// One encoded track with the program it was played on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedTrack {
+    /// GM program 0–127 of the source track.
+    pub program: u8,
+    /// Whether the source track is a drum track.
+    pub is_drum: bool,
+    /// The track's tokens.
+    pub tokens: TokSeq,
+}
+
 /// A REMI or MIDI-Like tokenizer.
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
@@ -145,6 +156,7 @@ struct WNote {
 #[derive(Debug, Clone)]
 struct WTrack {
     is_drum: bool,
+    program: u8,
     notes: Vec<WNote>,
 }
 
@@ -456,6 +468,7 @@ impl Tokenizer {
             .iter()
             .map(|t: &&Track| WTrack {
                 is_drum: t.is_drum,
+                program: t.program,
                 notes: t
                     .sorted_notes()
                     .iter()
@@ -641,6 +654,16 @@ impl Tokenizer {
 
     /// Encode a score: one sequence per track (tracks with no note in range are dropped).
     pub fn encode(&self, score: &Score) -> Result<Vec<TokSeq>> {
+        Ok(self
+            .encode_tracks(score)?
+            .into_iter()
+            .map(|t| t.tokens)
+            .collect())
+    }
+
+    /// [`Tokenizer::encode`] with the program and drum flag of the track each sequence comes from (a score with
+    /// no note in range gives one sequence of global tokens with program 0).
+    pub fn encode_tracks(&self, score: &Score) -> Result<Vec<EncodedTrack>> {
         let (tpq, ts, tracks) = self.preprocess(score)?;
         let global: Vec<Ev> = if self.config.use_time_signatures {
             ts.iter()
@@ -759,7 +782,19 @@ impl Tokenizer {
                 .collect::<Result<Vec<u32>>>()?;
             out.push(TokSeq { tokens, ids });
         }
-        Ok(out)
+        let mut sources: Vec<(u8, bool)> = tracks.iter().map(|t| (t.program, t.is_drum)).collect();
+        if sources.is_empty() {
+            sources.push((0, false));
+        }
+        Ok(out
+            .into_iter()
+            .zip(sources)
+            .map(|(tokens, (program, is_drum))| EncodedTrack {
+                program,
+                is_drum,
+                tokens,
+            })
+            .collect())
     }
 
     fn remi_time_events(&self, events: &[Ev], tpq: i64) -> Vec<Ev> {

@@ -106,7 +106,26 @@ pub(crate) type LoadedDataset = (String, Manifest, Option<Box<dyn SynthDataset>>
 
 /// Load the dataset named on the command line: its manifest name, manifest, and (for built-in sets) generator.
 pub(crate) fn load_dataset(args: &ExtractArgs) -> anyhow::Result<LoadedDataset> {
-    let synth: Option<Box<dyn SynthDataset>> = match args.dataset.as_str() {
+    load_dataset_by(&args.dataset, args.seed, args.limit)
+}
+
+/// [`load_dataset`] from the dataset name, seed of a built-in set, and clip limit.
+pub(crate) fn load_dataset_by(
+    dataset: &str,
+    seed: u64,
+    limit: Option<usize>,
+) -> anyhow::Result<LoadedDataset> {
+    struct A<'a> {
+        dataset: &'a str,
+        seed: u64,
+        limit: Option<usize>,
+    }
+    let args = A {
+        dataset,
+        seed,
+        limit,
+    };
+    let synth: Option<Box<dyn SynthDataset>> = match args.dataset {
         "synth-notes" => Some(Box::new(
             NotesParams {
                 seed: args.seed,
@@ -132,11 +151,11 @@ pub(crate) fn load_dataset(args: &ExtractArgs) -> anyhow::Result<LoadedDataset> 
     };
     let (name, mut manifest) = match &synth {
         Some(ds) => (
-            args.dataset.clone(),
+            args.dataset.to_string(),
             synth_manifest(ds.as_ref(), args.limit),
         ),
         None => {
-            let p = PathBuf::from(&args.dataset);
+            let p = PathBuf::from(args.dataset);
             if !p.is_file() {
                 bail!(
                     "dataset {:?} is neither a manifest file nor a built-in set ({})",

@@ -138,6 +138,31 @@ pub enum MidiCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The MIDI files of a dataset manifest (its `midi` field) as a text dataset for a music-token language
+    /// model: one JSONL document per clip (same id, split and labels), its tokens joined by spaces, with
+    /// per-token word labels `token_type`, `note_pitch`, `note_pitch_class`, `note_octave`, `bar_position` and
+    /// `track_family` that `mirlens extract` stores as row labels. Built-in sets (`synth-notes`, …) are generated with
+    /// `--seed`.
+    Docs {
+        /// Dataset manifest (JSONL or CSV with a `midi` column) or built-in set name.
+        #[arg(long)]
+        dataset: String,
+        /// Seed of a built-in set.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Use only the first N clips.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Token scheme.
+        #[arg(long, value_enum, default_value = "remi")]
+        scheme: SchemeArg,
+        /// Tokenizer configuration JSON (default: miditok 3.1.0's TokenizerConfig()).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output JSONL file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Tokens back to a MIDI file (JSON from `midi tokenize`: `tokens` or `ids`).
     Detokenize {
         /// Token JSON file.
@@ -186,6 +211,14 @@ pub fn run(args: MidiArgs) -> anyhow::Result<ExitCode> {
             out,
             config,
         } => detokenize(&tokens, scheme, &out, config.as_deref()),
+        MidiCommand::Docs {
+            dataset,
+            seed,
+            limit,
+            scheme,
+            config,
+            out,
+        } => docs(&dataset, seed, limit, scheme, config.as_deref(), &out),
         MidiCommand::Vocab {
             scheme,
             out,
@@ -497,5 +530,53 @@ fn detokenize(
         score.tracks.len(),
         score.note_count()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mirlens midi docs`.
+fn docs(
+    dataset: &str,
+    seed: u64,
+    limit: Option<usize>,
+    scheme: SchemeArg,
+    config: Option<&Path>,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let tok = Tokenizer::new(scheme.into(), load_config(config)?)?;
+    let (_, manifest, synth) = super::extract::load_dataset_by(dataset, seed, limit)?;
+    // a built-in set's scores are generated in memory; a manifest's are read from its `midi` files
+    let (ds, skipped) = match &synth {
+        Some(g) => mirlens_datasets::token_docs::manifest_documents_with(
+            &manifest,
+            &tok,
+            Path::new(dataset),
+            |i, _| g.score(i).map(Ok),
+        )?,
+        None => {
+            mirlens_datasets::token_docs::manifest_documents(&manifest, &tok, Path::new(dataset))?
+        }
+    };
+    if ds.is_empty() {
+        bail!(
+            "no clip of {dataset} has a readable MIDI file ({} skipped{})",
+            skipped.len(),
+            skipped
+                .first()
+                .map(|(id, r)| format!("; first: {id}: {r}"))
+                .unwrap_or_default()
+        );
+    }
+    mirlens_report::write_atomic(out, ds.to_jsonl().as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    let tokens: usize = ds.documents.iter().map(|d| d.word_count()).sum();
+    println!(
+        "wrote {} ({} documents, {tokens} tokens; {} clips skipped)",
+        out.display(),
+        ds.len(),
+        skipped.len()
+    );
+    for (id, reason) in skipped.iter().take(5) {
+        eprintln!("  skipped {id}: {reason}");
+    }
     Ok(ExitCode::SUCCESS)
 }

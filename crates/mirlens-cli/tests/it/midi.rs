@@ -373,3 +373,83 @@ fn the_token_vocabulary_loads_as_a_text_tokenizer_with_miditok_ids() {
         assert!(tok.encode("Bar_None Pitch_200", true).is_err());
     }
 }
+
+/// `midi docs` on a manifest with MIDI files (one clip without): one document per clip with a MIDI file, its REMI
+/// tokens equal to `midi tokenize`'s, the clip's labels kept, and every Pitch token labelled with its pitch.
+#[test]
+fn docs_turn_manifest_midi_files_into_labelled_token_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = hand_written(dir.path());
+    let manifest = dir.path().join("m.jsonl");
+    std::fs::write(
+        &manifest,
+        format!(
+            "{{\"id\":\"a\",\"path\":\"a.wav\",\"midi\":{:?},\"labels\":{{\"key\":\"C major\"}}}}\n\
+             {{\"id\":\"b\",\"path\":\"b.wav\",\"labels\":{{\"key\":\"D major\"}}}}\n",
+            a.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("docs.jsonl");
+    let stdout = run(&[
+        "midi",
+        "docs",
+        "--dataset",
+        manifest.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout.contains("1 documents") && stdout.contains("1 clips skipped"),
+        "{stdout}"
+    );
+    let toks_json = dir.path().join("t.json");
+    run(&[
+        "midi",
+        "tokenize",
+        a.to_str().unwrap(),
+        "--scheme",
+        "remi",
+        "--out",
+        toks_json.to_str().unwrap(),
+    ]);
+    let toks: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&toks_json).unwrap()).unwrap();
+    let expected: Vec<String> = toks["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t.as_array().unwrap().iter())
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    let ds = mirlens_datasets::TextDataset::read(&out).unwrap();
+    assert_eq!(ds.len(), 1);
+    let d = &ds.documents[0];
+    assert_eq!(d.id, "a");
+    assert_eq!(
+        d.labels["key"],
+        mirlens_core::LabelValue::Str("C major".into())
+    );
+    let words: Vec<&str> = d.text.split(' ').collect();
+    assert_eq!(words, expected);
+    // Velocity and Duration tokens carry the pitch of the Pitch token before them (none after a PitchDrum)
+    let mut cur = None;
+    let mut pitched = 0;
+    for (w, p) in words.iter().zip(&d.word_labels["note_pitch"]) {
+        let (ty, v) = w.split_once('_').unwrap();
+        let expect = match ty {
+            "Pitch" => {
+                cur = Some(mirlens_core::LabelValue::Int(v.parse().unwrap()));
+                pitched += 1;
+                cur.clone()
+            }
+            "Velocity" | "Duration" => cur.clone(),
+            _ => {
+                cur = None;
+                None
+            }
+        };
+        assert_eq!(p, &expect, "{w}");
+    }
+    assert!(pitched > 0);
+}

@@ -12,6 +12,7 @@
 pub mod chords;
 pub mod dsp;
 pub mod notes;
+pub mod pieces;
 pub mod sequences;
 
 use crate::error::{DatasetError, Result};
@@ -23,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use chords::{ChordQuality, ChordsParams, SynthChords};
 pub use notes::{Family, NotesParams, SynthNotes};
+pub use pieces::{PieceDesign, PiecesParams, SynthPieces};
 pub use sequences::{SequencesParams, SynthSequences};
 
 /// One generated clip: waveform and labels.
@@ -144,19 +146,7 @@ pub fn clip_captions(dataset: &str, id: &str, labels: &LabelSet, score: &Score) 
         .iter()
         .max_by_key(|t| t.notes.len())
         .map_or(0, |t| t.program);
-    let events = score
-        .tracks
-        .iter()
-        .flat_map(|t| t.notes.iter())
-        .map(|n| {
-            (
-                n.start as f64 / tpq,
-                n.duration() as f64 / tpq,
-                vec![n.pitch],
-                n.velocity,
-            )
-        })
-        .collect();
+    let events = caption_events(score.tracks.iter().flat_map(|t| t.notes.iter()), tpq);
     let meta = ClipMeta {
         id: id.to_string(),
         kind,
@@ -171,6 +161,23 @@ pub fn clip_captions(dataset: &str, id: &str, labels: &LabelSet, score: &Score) 
             .map_or((4, 4), |t| (t.numerator, t.denominator() as u8)),
     };
     captions(&meta)
+}
+
+/// Notes as caption events `(onset, duration, [pitch], velocity)`, times in beats of `tpq` ticks.
+pub(crate) fn caption_events<'a>(
+    notes: impl Iterator<Item = &'a mirlens_symbolic::Note>,
+    tpq: f64,
+) -> Vec<(f64, f64, Vec<u8>, u8)> {
+    notes
+        .map(|n| {
+            (
+                n.start as f64 / tpq,
+                n.duration() as f64 / tpq,
+                vec![n.pitch],
+                n.velocity,
+            )
+        })
+        .collect()
 }
 
 /// One note of a generated clip, in seconds.

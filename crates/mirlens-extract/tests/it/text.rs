@@ -401,3 +401,115 @@ fn parts_merge_to_the_single_job_store() {
     mirlens_extract::merge(&parts, &out).unwrap();
     assert!(dir_files(whole.path()) == dir_files(&out));
 }
+
+/// Word labels become row labels: each stored token takes the label of the word its span starts in (a leading
+/// space belongs to the word after it), checked against the words of the text computed here.
+#[test]
+fn word_labels_follow_the_token_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, tok, id) = load("llama_gqa_tied");
+    let docs: Vec<TextDocument> = EN[..3]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let words: Vec<&str> = t.split_whitespace().collect();
+            TextDocument::new(format!("en{i}"), *t)
+                .with_word_labels(
+                    "word_index",
+                    (0..words.len())
+                        .map(|k| (k % 3 != 2).then_some(LabelValue::Int(k as i64)))
+                        .collect(),
+                )
+                .with_word_labels(
+                    "initial",
+                    words
+                        .iter()
+                        .map(|w| Some(LabelValue::Str(w[..1].to_string())))
+                        .collect(),
+                )
+        })
+        .collect();
+    let ds = TextDataset::from_documents(docs, Default::default(), Path::new("w.jsonl")).unwrap();
+    let src = TextSource {
+        name: "w.jsonl".into(),
+        dataset: &ds,
+    };
+    let p = params(8, 8, BosPolicy::Drop);
+    extract_text(&model, &tok, &id, &src, &p, dir.path(), &mut |_| {}).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let clips = store.row_clips().unwrap().to_vec();
+    let (starts, ends) = store.spans().unwrap();
+    let wi = ints(store.row_label("word_index").unwrap()).to_vec();
+    let classes = match &store
+        .manifest()
+        .layout
+        .label_schema
+        .get("initial")
+        .unwrap()
+        .kind
+    {
+        LabelKind::Categorical { classes } => classes.clone(),
+        k => panic!("{k:?}"),
+    };
+    let initial = match store.row_label("initial").unwrap() {
+        LabelData::Codes(c) => c.to_vec(),
+        d => panic!("{d:?}"),
+    };
+    let mut checked = 0;
+    for r in 0..clips.len() {
+        let text: Vec<char> = EN[clips[r] as usize].chars().collect();
+        let (s, e) = (starts[r] as usize, ends[r] as usize);
+        assert!(e > s);
+        // the word of the first non-space character from the span's start (a span of spaces belongs to the
+        // word after it)
+        let first = (s..text.len()).find(|&i| !text[i].is_whitespace()).unwrap();
+        let word = text[..=first]
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !c.is_whitespace() && (*i == 0 || text[i - 1].is_whitespace()))
+            .count()
+            - 1;
+        let expect = if word % 3 != 2 {
+            word as i64
+        } else {
+            mirlens_store::table::MISSING_INT
+        };
+        assert_eq!(wi[r], expect, "row {r}");
+        let w: String = text[first..]
+            .iter()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        let start_of_word: String = text[..=first]
+            .iter()
+            .rev()
+            .take_while(|c| !c.is_whitespace())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let initial_char = start_of_word.chars().next().or(w.chars().next()).unwrap();
+        assert_eq!(
+            classes[initial[r] as usize],
+            initial_char.to_string(),
+            "row {r}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 40, "{checked}");
+    // pooled stores carry no word labels
+    let dir2 = tempfile::tempdir().unwrap();
+    let pooled = TextExtractParams {
+        pooling: TokenPooling::Mean,
+        ..params(8, 8, BosPolicy::Drop)
+    };
+    extract_text(&model, &tok, &id, &src, &pooled, dir2.path(), &mut |_| {}).unwrap();
+    let store = Store::open(dir2.path()).unwrap();
+    assert!(
+        store
+            .manifest()
+            .layout
+            .label_schema
+            .get("word_index")
+            .is_none()
+    );
+}
