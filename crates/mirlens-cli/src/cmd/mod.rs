@@ -19,6 +19,7 @@ pub mod pretrain;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod run_lm;
 pub mod sae;
 pub mod score;
 pub mod store;

@@ -4,7 +4,7 @@
 //! against the log-mel input (debiased CKA, mutual k-NN, permutation nulls, a ridge map's
 //! retrieval) → JSON/CSV/SVG results, a summary and the offline HTML report.
 
-use super::{align, dashboards, extract, neurons, probe, report, sae};
+use super::{align, dashboards, extract, neurons, probe, report, run_lm, sae};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,15 +28,25 @@ pub struct RunArgs {
     pub out: PathBuf,
     /// Stages to run, comma-separated, from: extract (the pooled store), probe (layer sweeps and neurons), sae
     /// (frame store of the best layer, TopK SAE, feature analysis and dashboards), frames (frame stores of the
-    /// built-in sequences through the model and log-mel, multi-pitch probes per layer against their scores), align
-    /// (the layers against the log-mel input), report (report/index.html). Later stages reuse what earlier runs
+    /// built-in sequences through the model and log-mel, multi-pitch probes per layer against their scores),
+    /// symbolic (the clips' scores as REMI tokens through --midi-model: pooled store, layer sweeps), text (the
+    /// clips' first captions through --caption-model), align (the layers against the log-mel input, and against
+    /// the symbolic and caption LMs: matrices, nulls, maps with retrieval, the sample-efficiency curve), curve
+    /// (the symbolic LM's checkpoints), report (report/index.html). Later stages reuse what earlier runs
     /// finished.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "extract,probe,sae,frames,align,report"
+        default_value = "extract,probe,sae,frames,symbolic,text,align,curve,report"
     )]
     pub stages: Vec<String>,
+    /// Symbolic music LM of the symbolic stage (registry name or folder with config.json, model.safetensors and
+    /// a REMI `tokenizer.json`).
+    #[arg(long, default_value = "mirlens-midi-small")]
+    pub midi_model: String,
+    /// Caption LM of the text stage (registry name or folder with a `tokenizer.json`).
+    #[arg(long, default_value = "mirlens-caption-small")]
+    pub caption_model: String,
     /// Clips of the built-in sequences (4 s each, seed of the job) used by the frames stage.
     #[arg(long, default_value_t = 32)]
     pub frame_clips: usize,
@@ -46,7 +56,9 @@ pub struct RunArgs {
 }
 
 /// The stages of `mirlens run`, in order.
-pub const STAGES: [&str; 6] = ["extract", "probe", "sae", "frames", "align", "report"];
+pub const STAGES: [&str; 9] = [
+    "extract", "probe", "sae", "frames", "symbolic", "text", "align", "curve", "report",
+];
 
 /// Parse a subcommand's own arguments (the same grammar a user types), for the stages that run one.
 #[derive(Debug, clap::Parser)]
@@ -56,14 +68,14 @@ struct Sub<T: clap::Args> {
     args: T,
 }
 
-fn sub<T: clap::Args>(argv: &[String]) -> anyhow::Result<T> {
+pub(super) fn sub<T: clap::Args>(argv: &[String]) -> anyhow::Result<T> {
     use clap::Parser;
     Ok(Sub::<T>::try_parse_from(argv)
         .with_context(|| format!("arguments {argv:?}"))?
         .args)
 }
 
-fn argv(parts: &[&dyn std::fmt::Display]) -> Vec<String> {
+pub(super) fn argv(parts: &[&dyn std::fmt::Display]) -> Vec<String> {
     parts.iter().map(|p| p.to_string()).collect()
 }
 
@@ -116,7 +128,7 @@ fn extract_args(model: &str, job: &JobArgs, store: &std::path::Path) -> extract:
     all_layers_args(model, &job.dataset, job.seed, job.limit, store, job.quiet)
 }
 
-fn all_layers_args(
+pub(super) fn all_layers_args(
     model: &str,
     dataset: &str,
     seed: u64,
@@ -215,7 +227,7 @@ fn check_labels(job: &JobArgs, store: &std::path::Path, labels: &[String]) -> an
 }
 
 /// A resumed store made from another selection of the dataset, explained in terms of the options.
-fn explain_resume(e: anyhow::Error, store: &std::path::Path) -> anyhow::Error {
+pub(super) fn explain_resume(e: anyhow::Error, store: &std::path::Path) -> anyhow::Error {
     let incompatible = e.chain().find_map(|c| match c.downcast_ref() {
         Some(mirlens_extract::ExtractError::Store(mirlens_store::StoreError::Incompatible {
             field,
@@ -332,9 +344,29 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let mut lm_results = serde_json::Map::new();
+    for m in [run_lm::Modality::Symbolic, run_lm::Modality::Text] {
+        if on(m.name()) {
+            match run_lm::modality_stage(&a, m, &labels) {
+                Ok(v) => {
+                    lm_results.insert(m.name().into(), v);
+                }
+                Err(e) => {
+                    eprintln!("error: stage {}: {e:#}", m.name());
+                    lm_results.insert(
+                        m.name().into(),
+                        serde_json::json!({"error": format!("{e:#}")}),
+                    );
+                    failed_stages.push(m.name());
+                }
+            }
+        } else if let Some(v) = previous_stage(&summary_path, m.name()) {
+            lm_results.insert(m.name().into(), v);
+        }
+    }
     let mut align_result = serde_json::Value::Null;
     if on("align") {
-        match align_stage(&a, &labels) {
+        match align_stage(&a, &labels, &lm_results) {
             Ok(v) => align_result = v,
             Err(e) => {
                 eprintln!("error: stage align: {e:#}");
@@ -343,12 +375,24 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let mut curve_result = serde_json::Value::Null;
+    if on("curve") {
+        match run_lm::lm_curve(&a, &labels) {
+            Ok(v) => curve_result = v,
+            Err(e) => {
+                eprintln!("error: stage curve: {e:#}");
+                curve_result = serde_json::json!({"error": format!("{e:#}")});
+                failed_stages.push("curve");
+            }
+        }
+    }
     let summary = serde_json::json!({
         "mirlens": "run",
         "model": a.model, "default_model": a.model == DEFAULT_MODEL,
         "dataset": a.job.dataset, "seed": a.job.seed, "limit": a.job.limit, "store": store, "labels": per_label,
         "failed_labels": failed, "stages": stages, "sae": sae_result, "frames": frames_result,
-        "align": align_result,
+        "align": align_result, "symbolic": lm_results.get("symbolic"), "text": lm_results.get("text"),
+        "curve": curve_result,
         "failed_stages": failed_stages,
         "seconds": started.elapsed().as_secs_f64(),
     });
@@ -703,7 +747,19 @@ fn frames_stage(a: &RunArgs) -> anyhow::Result<serde_json::Value> {
     Ok(serde_json::Value::Object(out))
 }
 
-fn align_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value> {
+/// A stage's result from the summary of an earlier run in the same folder (for stages not re-run now).
+fn previous_stage(summary: &std::path::Path, stage: &str) -> Option<serde_json::Value> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(summary).ok()?).ok()?;
+    let s = v.get(stage)?;
+    (s.is_object() && s.get("error").is_none()).then(|| s.clone())
+}
+
+fn align_stage(
+    a: &RunArgs,
+    labels: &[String],
+    lm_results: &serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
     if a.model == "logmel" {
         println!("\n[align] skipped: the model is the log-mel input itself");
         return Ok(serde_json::json!({"skipped": "the model is the log-mel input"}));
@@ -785,5 +841,18 @@ fn align_stage(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Val
     ]))?)
     .context("ridge map")?;
     let map: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map_out)?)?;
-    Ok(serde_json::json!({"layer": layer, "dir": dir, "scores": scores, "map": map}))
+    let mut cross = serde_json::Map::new();
+    let anchor = anchor_label(labels)?;
+    for m in [run_lm::Modality::Symbolic, run_lm::Modality::Text] {
+        if let Some(stage) = lm_results.get(m.name())
+            && m.store(&a.out).join("manifest.json").is_file()
+        {
+            let v = run_lm::cross_modal(a, m, stage, anchor, layer)
+                .with_context(|| format!("audio ↔ {}", m.name()))?;
+            cross.insert(m.name().into(), v);
+        }
+    }
+    Ok(
+        serde_json::json!({"layer": layer, "dir": dir, "scores": scores, "map": map, "cross_modal": cross}),
+    )
 }

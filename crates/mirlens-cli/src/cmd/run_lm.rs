@@ -1,0 +1,383 @@
+//! The stages of `mirlens run` that bring the other modalities in: the job's clips as REMI token documents through
+//! the symbolic music LM and as captions through the caption LM (pooled stores, layer sweeps per label), the audio
+//! model against both (layer × layer debiased CKA and mutual k-NN, scores at the best layers with permutation
+//! nulls and bootstrap CIs, ridge and InfoNCE maps with retrieval in both directions, the sample-efficiency curve),
+//! and the symbolic LM's checkpoint curve.
+
+use super::run::{RunArgs, argv, explain_resume, sub, sweep_all_layers};
+use super::{align, extract};
+use anyhow::Context;
+use mirlens_datasets::{TextDataset, TextDocument};
+use mirlens_symbolic::tokenize::{Scheme, Tokenizer};
+use std::path::{Path, PathBuf};
+
+/// One of the token-model modalities of the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modality {
+    /// REMI tokens of each clip's score through the symbolic music LM.
+    Symbolic,
+    /// Each clip's first caption through the caption LM.
+    Text,
+}
+
+impl Modality {
+    /// Stage name and store suffix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Modality::Symbolic => "symbolic",
+            Modality::Text => "text",
+        }
+    }
+
+    fn model(self, a: &RunArgs) -> &str {
+        match self {
+            Modality::Symbolic => &a.midi_model,
+            Modality::Text => &a.caption_model,
+        }
+    }
+
+    /// The pooled store of this modality under the run folder.
+    pub fn store(self, out: &Path) -> PathBuf {
+        out.join(format!("store-{}", self.name()))
+    }
+}
+
+/// The job's clips as token documents of `m` (`OUT/<modality>/docs.jsonl`, rewritten each run: a pure function
+/// of the dataset).
+fn documents(a: &RunArgs, m: Modality) -> anyhow::Result<(PathBuf, usize, usize)> {
+    let (_, manifest, synth) = extract::load_dataset_by(&a.job.dataset, a.job.seed, a.job.limit)?;
+    let origin = Path::new(&a.job.dataset);
+    let (ds, skipped) = match m {
+        Modality::Symbolic => {
+            let tok = Tokenizer::miditok_default(Scheme::Remi);
+            match &synth {
+                Some(g) => mirlens_datasets::token_docs::manifest_documents_with(
+                    &manifest,
+                    &tok,
+                    origin,
+                    |i, _| g.score(i).map(Ok),
+                )?,
+                None => mirlens_datasets::token_docs::manifest_documents(&manifest, &tok, origin)?,
+            }
+        }
+        Modality::Text => {
+            let mut docs = Vec::new();
+            let mut skipped = Vec::new();
+            for e in &manifest.entries {
+                match e.text.first() {
+                    Some(t) => {
+                        let mut d = TextDocument::new(e.id.clone(), t.clone());
+                        d.split = e.split;
+                        d.labels = e.labels.clone();
+                        docs.push(d);
+                    }
+                    None => skipped.push((e.id.clone(), "no caption".to_string())),
+                }
+            }
+            (
+                TextDataset::from_documents(docs, manifest.label_schema.clone(), origin)?,
+                skipped,
+            )
+        }
+    };
+    if ds.is_empty() {
+        anyhow::bail!(
+            "no clip of {} has {}",
+            a.job.dataset,
+            match m {
+                Modality::Symbolic => "a score (a `midi` file)",
+                Modality::Text => "a caption (a `text` field)",
+            }
+        );
+    }
+    let dir = a.out.join(m.name());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("docs.jsonl");
+    mirlens_report::write_atomic(&path, ds.to_jsonl().as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok((path, ds.len(), skipped.len()))
+}
+
+/// Extraction of `model` (a model, or `A,B,…` a checkpoint series, one store each under `store`) over `docs`
+/// into `store`, every layer, mean-pooled per document.
+fn extract_docs(model: &str, docs: &Path, store: &Path, quiet: bool) -> anyhow::Result<()> {
+    let args =
+        super::run::all_layers_args(model, &docs.display().to_string(), 0, None, store, quiet);
+    extract::run(args).map_err(|e| explain_resume(e, store))?;
+    Ok(())
+}
+
+/// The stage of modality `m`: documents, the pooled store, and a layer sweep per label present in the store.
+pub fn modality_stage(
+    a: &RunArgs,
+    m: Modality,
+    labels: &[String],
+) -> anyhow::Result<serde_json::Value> {
+    let model = m.model(a);
+    println!(
+        "\n[{}] the clips {} through {model} (every layer, mean over tokens)",
+        m.name(),
+        match m {
+            Modality::Symbolic => "as REMI tokens of their scores",
+            Modality::Text => "as their first caption",
+        }
+    );
+    let (docs, n, skipped) = documents(a, m)?;
+    println!(
+        "  {n} documents ({skipped} clips without one): {}",
+        docs.display()
+    );
+    let store = m.store(&a.out);
+    extract_docs(model, &docs, &store, a.job.quiet)
+        .with_context(|| format!("extracting {model}"))?;
+    let mut sweeps = serde_json::Map::new();
+    for label in labels {
+        let safe = mirlens_audio::paths::safe_name(label);
+        let dir = a.out.join(format!("probe-{}-{safe}", m.name()));
+        let sweep = sweep_all_layers(&store, label, a.job.seed, &dir)
+            .with_context(|| format!("layer sweep of {label} on the {} store", m.name()))?;
+        print_best(label, &sweep);
+        sweeps.insert(label.clone(), sweep);
+    }
+    Ok(serde_json::json!({
+        "model": model, "documents": docs, "n_documents": n, "skipped": skipped, "store": store,
+        "sweeps": sweeps,
+    }))
+}
+
+fn print_best(label: &str, sweep: &serde_json::Value) {
+    let best = sweep["best_layer"].as_str().unwrap_or("?");
+    let acc = sweep["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["layer"].as_str() == Some(best));
+    if let Some(l) = acc {
+        println!(
+            "  {label}: best layer {best}, accuracy {:.3} (95% CI {:.3}–{:.3})",
+            l["accuracy"].as_f64().unwrap_or(f64::NAN),
+            l["ci"][0].as_f64().unwrap_or(f64::NAN),
+            l["ci"][1].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+}
+
+/// Best layer of `label` in a modality stage's result.
+fn best_of(stage: &serde_json::Value, label: &str) -> Option<usize> {
+    stage["sweeps"][label]["best_layer"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+}
+
+fn read_json(p: &Path) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::from_str(
+        &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+    )?)
+}
+
+/// The audio model against modality `m`: layer × layer matrices, scores with nulls at the best layers, ridge and
+/// InfoNCE maps with retrieval, and (symbolic only) the sample-efficiency curve of `label`.
+pub fn cross_modal(
+    a: &RunArgs,
+    m: Modality,
+    stage: &serde_json::Value,
+    label: &str,
+    audio_layer: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let audio = a.out.join("store");
+    let other = m.store(&a.out);
+    let dir = a.out.join(format!("align-{}", m.name()));
+    println!(
+        "\n[align] audio model ↔ {} LM (clip means paired by clip id)",
+        m.name()
+    );
+    align::run(sub(&argv(&[
+        &"layers",
+        &"--x",
+        &audio.display(),
+        &"--y",
+        &other.display(),
+        &"--pairing",
+        &"pooled",
+        &"--metric",
+        &"cka_debiased,mutual_knn",
+        &"--out",
+        &dir.display(),
+    ]))?)
+    .context("layer matrices")?;
+    let y_layer = best_of(stage, label).unwrap_or(0);
+    let mut scores = serde_json::Map::new();
+    for metric in ["cka_debiased", "mutual_knn"] {
+        let out = dir.join(format!("score-{metric}-{audio_layer}-{y_layer}.json"));
+        align::run(sub(&argv(&[
+            &"score",
+            &"--x",
+            &audio.display(),
+            &"--x-layer",
+            &audio_layer,
+            &"--y",
+            &other.display(),
+            &"--y-layer",
+            &y_layer,
+            &"--pairing",
+            &"pooled",
+            &"--metric",
+            &metric,
+            &"--permutations",
+            &200,
+            &"--bootstrap",
+            &200,
+            &"--seed",
+            &a.job.seed,
+            &"--out",
+            &out.display(),
+        ]))?)
+        .with_context(|| format!("{metric} with its permutation null"))?;
+        let v = read_json(&out)?;
+        println!(
+            "  {metric} at layers {audio_layer} ↔ {y_layer}: {:.3} (p = {:.3}, 95% CI {:.3}–{:.3})",
+            v["value"].as_f64().unwrap_or(f64::NAN),
+            v["p_value"].as_f64().unwrap_or(f64::NAN),
+            v["ci"][0].as_f64().unwrap_or(f64::NAN),
+            v["ci"][1].as_f64().unwrap_or(f64::NAN)
+        );
+        scores.insert(metric.into(), v);
+    }
+    let mut maps = serde_json::Map::new();
+    for method in ["ridge", "infonce"] {
+        let out = dir.join(format!("map-{method}-{audio_layer}-{y_layer}.json"));
+        align::run(sub(&argv(&[
+            &"map",
+            &"--x",
+            &audio.display(),
+            &"--x-layer",
+            &audio_layer,
+            &"--y",
+            &other.display(),
+            &"--y-layer",
+            &y_layer,
+            &"--pairing",
+            &"pooled",
+            &"--method",
+            &method,
+            &"--seed",
+            &a.job.seed,
+            &"--out",
+            &out.display(),
+        ]))?)
+        .with_context(|| format!("{method} map"))?;
+        maps.insert(method.into(), read_json(&out)?);
+    }
+    let mut result = serde_json::json!({
+        "modality": m.name(), "dir": dir, "x_layer": audio_layer, "y_layer": y_layer, "label": label,
+        "scores": scores, "maps": maps,
+    });
+    if m == Modality::Symbolic {
+        let eff = dir.join("efficiency");
+        align::run(sub(&argv(&[
+            &"efficiency",
+            &"--x",
+            &audio.display(),
+            &"--x-layer",
+            &audio_layer,
+            &"--y",
+            &other.display(),
+            &"--y-layer",
+            &y_layer,
+            &"--pairing",
+            &"pooled",
+            &"--label",
+            &label,
+            &"--sizes",
+            &"10,30,100,300",
+            &"--seeds",
+            &3,
+            &"--seed",
+            &a.job.seed,
+            &"--out",
+            &eff.display(),
+        ]))?)
+        .context("sample-efficiency curve")?;
+        result["efficiency"] = read_json(&eff.join("efficiency.json"))?;
+    }
+    Ok(result)
+}
+
+/// The symbolic LM's checkpoint curve: every checkpoint of the model folder (`checkpoints/step-*` and the final
+/// weights) over the job's documents, a layer sweep of each label per checkpoint.
+pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value> {
+    let model_dir = mirlens_models::Registry::builtin()?
+        .resolve(&a.midi_model)?
+        .dir;
+    let ckpts = model_dir.join("checkpoints");
+    let mut series: Vec<PathBuf> = match std::fs::read_dir(&ckpts) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("config.json").is_file())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    if series.is_empty() {
+        return Ok(
+            serde_json::json!({"skipped": format!("{} has no checkpoints/", model_dir.display())}),
+        );
+    }
+    series.sort();
+    series.push(model_dir.clone());
+    println!(
+        "\n[curve] the symbolic LM's {} checkpoints and its final weights",
+        series.len() - 1
+    );
+    let docs = a.out.join(Modality::Symbolic.name()).join("docs.jsonl");
+    if !docs.is_file() {
+        documents(a, Modality::Symbolic)?;
+    }
+    let stores = a.out.join("curve-symbolic");
+    let list = series
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    extract_docs(&list, &docs, &stores, a.job.quiet).context("checkpoint stores")?;
+    let mut names: Vec<String> = std::fs::read_dir(&stores)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("manifest.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort_by_key(|n| mirlens_extract::text::step_of(n).unwrap_or(u64::MAX));
+    let mut points = Vec::new();
+    for name in &names {
+        let step = mirlens_extract::text::step_of(name);
+        let mut per = serde_json::Map::new();
+        for label in labels {
+            let safe = mirlens_audio::paths::safe_name(label);
+            let sweep = sweep_all_layers(
+                &stores.join(name),
+                label,
+                a.job.seed,
+                &stores.join(format!("probe-{name}-{safe}")),
+            )?;
+            let best = sweep["best_layer"].as_str().unwrap_or("0").to_string();
+            let layers: Vec<serde_json::Value> = sweep["layers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| serde_json::json!({"layer": l["layer"], "accuracy": l["accuracy"], "ci": l["ci"]}))
+                .collect();
+            let best_acc = layers
+                .iter()
+                .find(|l| l["layer"].as_str() == Some(best.as_str()))
+                .map(|l| l["accuracy"].clone())
+                .unwrap_or_default();
+            println!("  {name}: {label} best layer {best}, accuracy {}", best_acc);
+            per.insert(label.clone(), serde_json::json!({"best_layer": best, "best_accuracy": best_acc, "layers": layers}));
+        }
+        points.push(serde_json::json!({"checkpoint": name, "step": step, "labels": per}));
+    }
+    let v = serde_json::json!({"model": model_dir, "stores": stores, "points": points});
+    mirlens_report::write_atomic(
+        &stores.join("curve.json"),
+        serde_json::to_string_pretty(&v)?.as_bytes(),
+    )?;
+    Ok(v)
+}
