@@ -80,6 +80,8 @@ pub struct LmTrainer {
     stream: Vec<u32>,
     windows: Vec<Vec<u32>>,
     tokenizer_config: serde_json::Value,
+    /// Restored from a checkpoint (its step-0 validation and checkpoint are not redone).
+    resumed: bool,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PretrainError + '_ {
@@ -101,7 +103,8 @@ fn json(v: &serde_json::Value) -> String {
 
 impl LmTrainer {
     /// Prepare a run in `out`: check the corpus against the recipe, initialise (or, with `opts.resume`, restore)
-    /// the model, write `recipe.toml` and `tokenizer.json`.
+    /// the model, write `recipe.toml` and `tokenizer.json`. Without `opts.resume`, an earlier `train_log.jsonl` in
+    /// `out` is removed (a fresh run starts a new log).
     pub fn new(
         recipe: LmRecipe,
         corpus: LmCorpus,
@@ -170,9 +173,16 @@ impl LmTrainer {
             stream,
             windows,
             tokenizer_config,
+            resumed: false,
         };
         if opts.resume {
             tr.restore_latest()?;
+        } else {
+            // A fresh run starts a new log (its checkpoints replace those of an earlier run in `out`).
+            let log = out.join("train_log.jsonl");
+            if log.is_file() {
+                std::fs::remove_file(&log).map_err(io(&log))?;
+            }
         }
         write_atomic(&out.join("recipe.toml"), tr.recipe.to_toml().as_bytes())?;
         Ok(tr)
@@ -433,6 +443,7 @@ impl LmTrainer {
             self.v.insert(k.clone(), take(&format!("adam_v.{k}"))?);
         }
         self.step = step;
+        self.resumed = true;
         let log = self.out.join("train_log.jsonl");
         if let Ok(text) = std::fs::read_to_string(&log) {
             let kept: String = text
@@ -475,7 +486,7 @@ impl LmTrainer {
             .min(self.recipe.train.steps);
         let ckpts = self.recipe.checkpoint_steps();
         let mut last_valid = None;
-        if self.step == 0 {
+        if self.step == 0 && !self.resumed {
             let v = self.validate()?;
             self.log(&v)?;
             self.save_checkpoint()?;

@@ -264,7 +264,7 @@ fn lm_resume_is_bit_identical() {
         resume: true,
         ..Default::default()
     };
-    let mut tr = LmTrainer::new(recipe, corpus, &cut, &resume).unwrap();
+    let mut tr = LmTrainer::new(recipe.clone(), corpus.clone(), &cut, &resume).unwrap();
     assert_eq!(tr.step(), 4, "restores the latest checkpoint with state");
     let mut redone = Vec::new();
     tr.run(&resume, &mut |r| redone.push(r.step)).unwrap();
@@ -289,6 +289,21 @@ fn lm_resume_is_bit_identical() {
             .collect()
     };
     assert_eq!(losses(&log), losses(&full_log));
+    // Validations: 0, the checkpoint 4 and the end; the one at the interruption (step 6) was dropped on resume.
+    let valid_steps = |t: &str| -> Vec<u64> {
+        t.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|l| l.get("valid_loss").is_some())
+            .map(|l| l["step"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(valid_steps(&full_log), [0, 4, 8]);
+    assert_eq!(valid_steps(&log), [0, 4, 8]);
+    // A fresh run into the same folder starts a new log.
+    let mut tr = LmTrainer::new(recipe, corpus, &full, &opts).unwrap();
+    tr.run(&opts, &mut |_| {}).unwrap();
+    let again = std::fs::read_to_string(full.join("train_log.jsonl")).unwrap();
+    assert_eq!(again.lines().count(), full_log.lines().count());
 }
 
 #[test]
