@@ -62,7 +62,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PretrainError + '_ {
     }
 }
 
-fn copy_weights(src: &Path, dst: &Path, dtype: WeightDtype) -> Result<()> {
+pub(crate) fn copy_weights(src: &Path, dst: &Path, dtype: WeightDtype) -> Result<()> {
     let tensors = candle_core::safetensors::load(src, &Device::Cpu)?;
     let conv: HashMap<String, Tensor> = tensors
         .into_iter()
@@ -91,7 +91,7 @@ fn copy_model_dir(src: &Path, dst: &Path, dtype: WeightDtype) -> Result<()> {
     )
 }
 
-fn dir_bytes(d: &Path) -> u64 {
+pub(crate) fn dir_bytes(d: &Path) -> u64 {
     let mut n = 0;
     if let Ok(rd) = std::fs::read_dir(d) {
         for e in rd.flatten() {

@@ -1,7 +1,10 @@
 //! # mirlens-pretrain
 //!
-//! Self-supervised pretraining of small HuBERT/MERT-architecture music encoders on mirlens' built-in synthetic
-//! music, in the spirit of MERT / HuBERT iteration 1:
+//! The models mirlens trains itself: self-supervised pretraining of small HuBERT/MERT-architecture music encoders
+//! on mirlens' built-in synthetic music, in the spirit of MERT / HuBERT iteration 1, and ([`lm`]) next-token
+//! pretraining of small Llama-architecture decoder language models on token sequences.
+//!
+//! The audio encoder:
 //!
 //! - [`recipe`]: the TOML recipe (model size, corpus mix, targets, objective, optimiser, steps, checkpoints);
 //! - [`corpus`]: a deterministic mixture of `synth-notes`, `synth-chords` and `synth-sequences` clips with
@@ -22,11 +25,13 @@ pub mod corpus;
 pub mod export;
 pub mod kmeans;
 pub mod layout;
+pub mod lm;
 pub mod model;
 pub mod recipe;
 pub mod train;
 
 pub use export::{ExportSummary, WeightDtype, export};
+pub use lm::{LmCorpus, LmRecipe, LmTrainer, build_corpus, export_lm};
 pub use recipe::Recipe;
 pub use train::{StepReport, TrainOptions, Trainer};
 

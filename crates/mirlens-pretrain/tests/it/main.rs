@@ -1,4 +1,7 @@
-//! Short-run tests of the pretraining machinery on a tiny override of the shipped recipe.
+//! Short-run tests of the pretraining machinery on a tiny override of the shipped recipe, and of the causal-LM
+//! trainer (`lm`).
+
+mod lm;
 
 use candle_core::{Device, Tensor};
 use mirlens_models::candle_encoder::BatchMask;
