@@ -27,7 +27,11 @@ fn shipped_lms_and_checkpoints_match_transformers() {
         serde_json::from_str(&g.metadata["texts"]).expect("texts metadata");
     for model in ["mirlens-midi-small", "mirlens-caption-small"] {
         assert!(
-            hashes.keys().filter(|k| k.starts_with(&format!("{model}."))).count() >= 4,
+            hashes
+                .keys()
+                .filter(|k| k.starts_with(&format!("{model}.")))
+                .count()
+                >= 4,
             "{model}: expected the final weights and at least 3 checkpoints in the golden: {:?}",
             hashes.keys()
         );
@@ -58,7 +62,8 @@ fn shipped_lms_and_checkpoints_match_transformers() {
             .map(|&v| v as u32)
             .collect();
         assert_eq!(&exp_ids[1..], &enc.ids[..], "{key}: token ids");
-        let m = TextModel::load(&dir, &LoadOptions::default()).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let m =
+            TextModel::load(&dir, &LoadOptions::default()).unwrap_or_else(|e| panic!("{key}: {e}"));
         let out = m.forward_padded(&[&exp_ids], true).unwrap();
         for (i, h) in out.hidden_states.iter().enumerate() {
             let r = assert_close(

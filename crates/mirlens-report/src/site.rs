@@ -109,6 +109,7 @@ struct Found {
     maps: Vec<(String, Value)>,
     curves: Vec<(String, Vec<CurveRow>)>,
     multipitch: Vec<(String, Value)>,
+    efficiency: Vec<(String, Value)>,
     files: Vec<String>,
     /// How the page reaches the run directory: `../` when the page sits in a folder of it.
     prefix: String,
@@ -228,6 +229,9 @@ fn walk(root: &Path, dir: &Path, skip: &Path, depth: usize, f: &mut Found) -> st
             }
             "features.json" if v.get("features").is_some_and(|x| x.is_array()) => {
                 f.features.push((rel(root, parent), v));
+            }
+            "efficiency.json" if v.get("rows").is_some_and(|x| x.is_array()) => {
+                f.efficiency.push((rel(root, parent), v));
             }
             "dashboards.json" if v.get("features").is_some_and(|x| x.is_array()) => {
                 f.dashboards
@@ -950,6 +954,65 @@ fn crossmodal_section(found: &Found) -> Result<Html, ReportError> {
             &rows,
         ));
     }
+    for (path, e) in &found.efficiency {
+        body.push(Html::element(
+            "h3",
+            "",
+            &[Html::text("Sample efficiency of the map (seed 001, X4)")],
+        ));
+        body.push(Html::para(&format!(
+            "Y's probe applied to X mapped into Y's space with a map fitted on N paired items (\"mapped\"), against a              probe trained on X with the same N labels (\"direct\"); accuracy on {} held-out items, mean and range              over draws. Y's probe on true Y features: {:.3}; majority class: {:.3}.",
+            str_of(e, "n_test"),
+            f64_of(e, "y_probe_accuracy"),
+            f64_of(e, "chance")
+        )));
+        let rows: Vec<&Value> = e["rows"]
+            .as_array()
+            .map(|r| r.iter().collect())
+            .unwrap_or_default();
+        let series = |name: &str, key: &str| {
+            Series::new(
+                name,
+                rows.iter()
+                    .map(|r| (f64_of(r, "n"), f64_of(r, &format!("{key}_mean"))))
+                    .collect(),
+            )
+            .with_interval(
+                rows.iter()
+                    .map(|r| {
+                        (
+                            f64_of(r, &format!("{key}_min")),
+                            f64_of(r, &format!("{key}_max")),
+                        )
+                    })
+                    .collect(),
+                ErrorDisplay::Band,
+            )
+        };
+        let chart = LineChart {
+            title: "accuracy against paired items N".into(),
+            x_label: "N (paired items / labels)".into(),
+            y_label: "held-out accuracy".into(),
+            series: vec![
+                series("mapped (Y probe on mapped X)", "mapped"),
+                series("direct (X probe)", "direct"),
+            ],
+            x_scale: crate::Scale::Log10,
+            y_range: Some((0.0, 1.0)),
+        };
+        body.push(Html::figure(&chart.to_svg()?, path));
+        let table_rows: Vec<Vec<Html>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Html::text(&str_of(r, "n")),
+                    num(f64_of(r, "mapped_mean")),
+                    num(f64_of(r, "direct_mean")),
+                ]
+            })
+            .collect();
+        body.push(table(&["N", "mapped", "direct"], &table_rows));
+    }
     Ok(body)
 }
 
@@ -1126,7 +1189,11 @@ pub fn write_report(run_dir: &Path, out_dir: &Path) -> Result<ReportSummary, Rep
             body,
         });
     }
-    if !found.matrices.is_empty() || !found.scores.is_empty() || !found.maps.is_empty() {
+    if !found.matrices.is_empty()
+        || !found.scores.is_empty()
+        || !found.maps.is_empty()
+        || !found.efficiency.is_empty()
+    {
         summary.matrices = found.matrices.len();
         sections.push(Section {
             id: "crossmodal",
@@ -1224,6 +1291,18 @@ mod tests {
             &json!({"metric": "cka_debiased", "value": 0.2, "null_mean": 0.0, "p_value": 0.01, "ci": [0.1, 0.3],
                     "n": 10}),
         );
+        put(
+            &root
+                .join("align-x")
+                .join("efficiency")
+                .join("efficiency.json"),
+            &json!({"method": "ridge", "n_pool": 80, "n_test": 20, "classes": 3, "chance": 0.4,
+                    "y_probe_accuracy": 0.95, "rows": [
+                {"n": 10, "mapped_mean": 0.5, "mapped_min": 0.4, "mapped_max": 0.6,
+                 "direct_mean": 0.45, "direct_min": 0.3, "direct_max": 0.5},
+                {"n": 30, "mapped_mean": 0.7, "mapped_min": 0.65, "mapped_max": 0.75,
+                 "direct_mean": 0.6, "direct_min": 0.55, "direct_max": 0.62}]}),
+        );
         std::fs::write(root.join("notes.md"), "not listed").unwrap();
         std::fs::create_dir_all(root.join("curve")).unwrap();
         std::fs::write(
@@ -1275,8 +1354,8 @@ mod tests {
             (1, 1, 1, 1, 1)
         );
         assert_eq!(s.multipitch, 1);
-        // 6 JSON results, the curve and the store manifest; the store's internals, audio and markdown are not listed
-        assert_eq!(s.files, 8);
+        // 7 JSON results, the curve and the store manifest; the store's internals, audio and markdown are not listed
+        assert_eq!(s.files, 9);
         let html = std::fs::read_to_string(&s.index).unwrap();
         for raw in ["<img", "<script>alert", "<b>x", "<i>c", "m<1>"] {
             assert!(!html.contains(raw), "{raw} unescaped");
@@ -1300,7 +1379,16 @@ mod tests {
         assert!(html.contains("<td>3, 1</td>"));
         // a second report replaces the first and does not list itself
         let s2 = write_report(&root, &root.join("report")).unwrap();
-        assert_eq!(s2.files, 8);
+        assert_eq!(s2.files, 9);
+        // the sample-efficiency curve: both series drawn from the JSON and the table of means
+        let sec = &html[html.find("<section id=\"crossmodal\">").unwrap()..];
+        let sec = &sec[..sec.find("</section>").unwrap()];
+        assert!(sec.contains("Sample efficiency"), "{sec}");
+        assert!(
+            sec.contains("<td>30</td><td>0.700</td><td>0.600</td>"),
+            "{sec}"
+        );
+        assert!(sec.contains("data-x=\"30\" data-y=\"0.7\""), "{sec}");
         // the multi-pitch probe: F per layer with the fold range, the best layer's row, escaped names
         let sec = &html[html.find("<section id=\"frames\">").unwrap()..];
         let sec = &sec[..sec.find("</section>").unwrap()];

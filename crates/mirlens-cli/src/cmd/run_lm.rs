@@ -345,9 +345,22 @@ pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Va
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort_by_key(|n| mirlens_extract::text::step_of(n).unwrap_or(u64::MAX));
+    // the final weights sit at the top of the model folder: their step is the recipe's last
+    let final_step = mirlens_pretrain::lm::LmRecipe::load(&model_dir.join("recipe.toml"))
+        .ok()
+        .map(|r| r.train.steps as u64);
+    let final_name = model_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut points = Vec::new();
+    let mut csv = String::from("model,step,label,layer,accuracy,ci_low,ci_high\n");
     for name in &names {
-        let step = mirlens_extract::text::step_of(name);
+        let step = if *name == final_name {
+            final_step
+        } else {
+            mirlens_extract::text::step_of(name)
+        };
         let mut per = serde_json::Map::new();
         for label in labels {
             let safe = mirlens_audio::paths::safe_name(label);
@@ -364,16 +377,36 @@ pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Va
                 .flatten()
                 .map(|l| serde_json::json!({"layer": l["layer"], "accuracy": l["accuracy"], "ci": l["ci"]}))
                 .collect();
+            for l in &layers {
+                let field = |v: &str| mirlens_report::Cell::from(v).csv();
+                csv.push_str(&format!(
+                    "{},{},{},{},{:.4},{:.4},{:.4}\n",
+                    field("mirlens-midi-small"),
+                    step.map(|s| s.to_string()).unwrap_or_default(),
+                    field(label),
+                    l["layer"].as_str().unwrap_or("?"),
+                    l["accuracy"].as_f64().unwrap_or(f64::NAN),
+                    l["ci"][0].as_f64().unwrap_or(f64::NAN),
+                    l["ci"][1].as_f64().unwrap_or(f64::NAN),
+                ));
+            }
             let best_acc = layers
                 .iter()
                 .find(|l| l["layer"].as_str() == Some(best.as_str()))
-                .map(|l| l["accuracy"].clone())
-                .unwrap_or_default();
-            println!("  {name}: {label} best layer {best}, accuracy {}", best_acc);
-            per.insert(label.clone(), serde_json::json!({"best_layer": best, "best_accuracy": best_acc, "layers": layers}));
+                .and_then(|l| l["accuracy"].as_f64())
+                .unwrap_or(f64::NAN);
+            println!(
+                "  step {}: {label} best layer {best}, accuracy {best_acc:.3}",
+                step.map_or("?".into(), |s| s.to_string())
+            );
+            per.insert(
+                label.clone(),
+                serde_json::json!({"best_layer": best, "best_accuracy": best_acc, "layers": layers}),
+            );
         }
         points.push(serde_json::json!({"checkpoint": name, "step": step, "labels": per}));
     }
+    mirlens_report::write_atomic(&stores.join("curve.csv"), csv.as_bytes())?;
     let v = serde_json::json!({"model": model_dir, "stores": stores, "points": points});
     mirlens_report::write_atomic(
         &stores.join("curve.json"),
