@@ -144,7 +144,8 @@ pub enum MidiCommand {
     /// `track_family` that `mirlens extract` stores as row labels. Built-in sets (`synth-notes`, …) are generated with
     /// `--seed`.
     Docs {
-        /// Dataset manifest (JSONL or CSV with a `midi` column) or built-in set name.
+        /// Dataset manifest (JSONL or CSV with a `midi` column), a built-in set name, or `synth-pieces` (the
+        /// symbolic corpus the built-in music LM is trained on; `--limit` pieces, default 400).
         #[arg(long)]
         dataset: String,
         /// Seed of a built-in set.
@@ -543,6 +544,9 @@ fn docs(
     out: &Path,
 ) -> anyhow::Result<ExitCode> {
     let tok = Tokenizer::new(scheme.into(), load_config(config)?)?;
+    if dataset == "synth-pieces" {
+        return pieces_docs(&tok, seed, limit.unwrap_or(400), out);
+    }
     let (_, manifest, synth) = super::extract::load_dataset_by(dataset, seed, limit)?;
     // a built-in set's scores are generated in memory; a manifest's are read from its `midi` files
     let (ds, skipped) = match &synth {
@@ -578,5 +582,46 @@ fn docs(
     for (id, reason) in skipped.iter().take(5) {
         eprintln!("  skipped {id}: {reason}");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `midi docs --dataset synth-pieces`: the first N pieces of the symbolic corpus (`--limit`, default 400) with
+/// their labels and splits.
+fn pieces_docs(tok: &Tokenizer, seed: u64, n: usize, out: &Path) -> anyhow::Result<ExitCode> {
+    let pieces = mirlens_datasets::synth::PiecesParams {
+        seed,
+        count: n.max(1),
+        ..Default::default()
+    }
+    .check()?;
+    let mut docs = Vec::with_capacity(n);
+    for i in 0..pieces.len() {
+        let mut d =
+            mirlens_datasets::token_docs::score_document(pieces.id(i), &pieces.score(i), tok)
+                .with_context(|| format!("tokenizing {}", pieces.id(i)))?;
+        d.labels = pieces.labels(i);
+        d.split = Some(pieces.split(i));
+        docs.push(d);
+    }
+    let schema = mirlens_datasets::LabelSchema::new()
+        .with("key", mirlens_datasets::LabelType::String)
+        .with("key_tonic", mirlens_datasets::LabelType::Int)
+        .with("mode", mirlens_datasets::LabelType::String)
+        .with("tempo_bpm", mirlens_datasets::LabelType::Float)
+        .with("time_sig", mirlens_datasets::LabelType::String)
+        .with("n_bars", mirlens_datasets::LabelType::Int)
+        .with("melody_family", mirlens_datasets::LabelType::String)
+        .with("instruments", mirlens_datasets::LabelType::Tags)
+        .with("n_tracks", mirlens_datasets::LabelType::Int);
+    let ds =
+        mirlens_datasets::TextDataset::from_documents(docs, schema, Path::new("synth-pieces"))?;
+    mirlens_report::write_atomic(out, ds.to_jsonl().as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    let tokens: usize = ds.documents.iter().map(|d| d.word_count()).sum();
+    println!(
+        "wrote {} ({} pieces of synth-pieces seed {seed}, {tokens} tokens)",
+        out.display(),
+        ds.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

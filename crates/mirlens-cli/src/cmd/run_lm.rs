@@ -285,7 +285,7 @@ pub fn cross_modal(
             &"--y-layer",
             &y_layer,
             &"--pairing",
-            &"pooled",
+            &"overlap",
             &"--label",
             &label,
             &"--sizes",
