@@ -119,6 +119,73 @@ pub fn manifest_documents_with(
     Ok((TextDataset::from_documents(docs, schema, origin)?, skipped))
 }
 
+/// The captions of `manifest`'s clips (their `text` field) as documents with the clip's id, split and labels:
+/// the first caption of each clip, or with `all` every caption as its own document (ids `<clip>#<k>`). Returns
+/// the dataset and the clips without a caption.
+pub fn caption_documents(
+    manifest: &Manifest,
+    all: bool,
+    origin: &Path,
+) -> crate::Result<(TextDataset, Vec<String>)> {
+    let mut docs = Vec::new();
+    let mut skipped = Vec::new();
+    for e in &manifest.entries {
+        if e.text.is_empty() {
+            skipped.push(e.id.clone());
+        }
+        let take = if all { e.text.len() } else { 1 };
+        for (k, t) in e.text.iter().take(take).enumerate() {
+            let id = if all {
+                format!("{}#{k}", e.id)
+            } else {
+                e.id.clone()
+            };
+            let mut d = TextDocument::new(id, t.clone());
+            d.split = e.split;
+            d.labels = e.labels.clone();
+            docs.push(d);
+        }
+    }
+    Ok((
+        TextDataset::from_documents(docs, manifest.label_schema.clone(), origin)?,
+        skipped,
+    ))
+}
+
+/// The first `n` pieces of `synth-pieces` (seed `seed`) as a manifest without audio: id, split, labels and
+/// captions (the `path` is the piece id; nothing is read from it).
+pub fn pieces_manifest(seed: u64, n: usize) -> crate::Result<Manifest> {
+    use crate::manifest::{LabelType, ManifestEntry};
+    let pieces = crate::synth::PiecesParams {
+        seed,
+        count: n.max(1),
+        ..Default::default()
+    }
+    .check()
+    .map_err(|e| crate::DatasetError::parse(Path::new("synth-pieces"), 0, e.to_string()))?;
+    let mut m = Manifest {
+        entries: Vec::new(),
+        label_schema: LabelSchema::new()
+            .with("key", LabelType::String)
+            .with("key_tonic", LabelType::Int)
+            .with("mode", LabelType::String)
+            .with("tempo_bpm", LabelType::Float)
+            .with("time_sig", LabelType::String)
+            .with("n_bars", LabelType::Int)
+            .with("melody_family", LabelType::String)
+            .with("instruments", LabelType::Tags)
+            .with("n_tracks", LabelType::Int),
+    };
+    for i in 0..pieces.len() {
+        let mut e = ManifestEntry::new(pieces.id(i), pieces.id(i));
+        e.split = Some(pieces.split(i));
+        e.labels = pieces.labels(i);
+        e.text = pieces.captions(i);
+        m.entries.push(e);
+    }
+    Ok(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,30 @@ pub enum DatasetsCommand {
     Show(ShowArgs),
     /// The dataset cards (datasets/*.toml): built-in generators and the published datasets with an adapter.
     List(ListArgs),
+    /// The captions of a dataset's clips (the manifest's `text` field; built-in sets and `synth-pieces` are
+    /// generated with --seed) as a text dataset for a caption LM: one JSONL document per clip (its first caption)
+    /// or per caption (`--all`), with the clip's split and labels.
+    Captions(CaptionsArgs),
+}
+
+/// Arguments of `mirlens datasets captions`.
+#[derive(Debug, clap::Args)]
+pub struct CaptionsArgs {
+    /// Manifest with a `text` field, a built-in set name, or `synth-pieces`.
+    #[arg(long)]
+    pub dataset: String,
+    /// Seed of a built-in set.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only the first N clips (synth-pieces: N pieces, default 400).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Every caption as its own document (`<clip>#<k>`), not only the first.
+    #[arg(long)]
+    pub all: bool,
+    /// Output JSONL file.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Arguments of `mirlens datasets list`.
@@ -194,7 +218,33 @@ pub fn run(args: DatasetsArgs) -> Result<ExitCode> {
         DatasetsCommand::Manifest(a) => manifest(a),
         DatasetsCommand::Show(a) => show(a),
         DatasetsCommand::List(a) => list(a),
+        DatasetsCommand::Captions(a) => captions(a),
     }
+}
+
+fn captions(a: CaptionsArgs) -> Result<ExitCode> {
+    let manifest = if a.dataset == "synth-pieces" {
+        mirlens_datasets::token_docs::pieces_manifest(a.seed, a.limit.unwrap_or(400))?
+    } else {
+        super::extract::load_dataset_by(&a.dataset, a.seed, a.limit)?.1
+    };
+    let (ds, skipped) = mirlens_datasets::token_docs::caption_documents(
+        &manifest,
+        a.all,
+        std::path::Path::new(&a.dataset),
+    )?;
+    if ds.is_empty() {
+        anyhow::bail!("no clip of {} has a caption (a `text` field)", a.dataset);
+    }
+    mirlens_report::write_atomic(&a.out, ds.to_jsonl().as_bytes())
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "wrote {} ({} documents; {} clips without a caption)",
+        a.out.display(),
+        ds.len(),
+        skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(a: ListArgs) -> Result<ExitCode> {

@@ -588,33 +588,19 @@ fn docs(
 /// `midi docs --dataset synth-pieces`: the first N pieces of the symbolic corpus (`--limit`, default 400) with
 /// their labels and splits.
 fn pieces_docs(tok: &Tokenizer, seed: u64, n: usize, out: &Path) -> anyhow::Result<ExitCode> {
+    let manifest = mirlens_datasets::token_docs::pieces_manifest(seed, n)?;
     let pieces = mirlens_datasets::synth::PiecesParams {
         seed,
         count: n.max(1),
         ..Default::default()
     }
     .check()?;
-    let mut docs = Vec::with_capacity(n);
-    for i in 0..pieces.len() {
-        let mut d =
-            mirlens_datasets::token_docs::score_document(pieces.id(i), &pieces.score(i), tok)
-                .with_context(|| format!("tokenizing {}", pieces.id(i)))?;
-        d.labels = pieces.labels(i);
-        d.split = Some(pieces.split(i));
-        docs.push(d);
-    }
-    let schema = mirlens_datasets::LabelSchema::new()
-        .with("key", mirlens_datasets::LabelType::String)
-        .with("key_tonic", mirlens_datasets::LabelType::Int)
-        .with("mode", mirlens_datasets::LabelType::String)
-        .with("tempo_bpm", mirlens_datasets::LabelType::Float)
-        .with("time_sig", mirlens_datasets::LabelType::String)
-        .with("n_bars", mirlens_datasets::LabelType::Int)
-        .with("melody_family", mirlens_datasets::LabelType::String)
-        .with("instruments", mirlens_datasets::LabelType::Tags)
-        .with("n_tracks", mirlens_datasets::LabelType::Int);
-    let ds =
-        mirlens_datasets::TextDataset::from_documents(docs, schema, Path::new("synth-pieces"))?;
+    let (ds, _) = mirlens_datasets::token_docs::manifest_documents_with(
+        &manifest,
+        tok,
+        Path::new("synth-pieces"),
+        |i, _| Some(Ok(pieces.score(i))),
+    )?;
     mirlens_report::write_atomic(out, ds.to_jsonl().as_bytes())
         .with_context(|| format!("writing {}", out.display()))?;
     let tokens: usize = ds.documents.iter().map(|d| d.word_count()).sum();

@@ -7,7 +7,6 @@
 use super::run::{RunArgs, argv, explain_resume, sub, sweep_all_layers};
 use super::{align, extract};
 use anyhow::Context;
-use mirlens_datasets::{TextDataset, TextDocument};
 use mirlens_symbolic::tokenize::{Scheme, Tokenizer};
 use std::path::{Path, PathBuf};
 
@@ -36,6 +35,15 @@ impl Modality {
         }
     }
 
+    /// Body tokens per window of the extraction: whole documents in one window (the symbolic LM has 512
+    /// positions, the caption LM 128; a longer document is cut into windows of this many tokens).
+    fn window(self) -> f64 {
+        match self {
+            Modality::Symbolic => 500.0,
+            Modality::Text => 120.0,
+        }
+    }
+
     /// The pooled store of this modality under the run folder.
     pub fn store(self, out: &Path) -> PathBuf {
         out.join(format!("store-{}", self.name()))
@@ -61,22 +69,14 @@ fn documents(a: &RunArgs, m: Modality) -> anyhow::Result<(PathBuf, usize, usize)
             }
         }
         Modality::Text => {
-            let mut docs = Vec::new();
-            let mut skipped = Vec::new();
-            for e in &manifest.entries {
-                match e.text.first() {
-                    Some(t) => {
-                        let mut d = TextDocument::new(e.id.clone(), t.clone());
-                        d.split = e.split;
-                        d.labels = e.labels.clone();
-                        docs.push(d);
-                    }
-                    None => skipped.push((e.id.clone(), "no caption".to_string())),
-                }
-            }
+            let (ds, skipped) =
+                mirlens_datasets::token_docs::caption_documents(&manifest, false, origin)?;
             (
-                TextDataset::from_documents(docs, manifest.label_schema.clone(), origin)?,
-                skipped,
+                ds,
+                skipped
+                    .into_iter()
+                    .map(|id| (id, "no caption".to_string()))
+                    .collect(),
             )
         }
     };
@@ -100,9 +100,16 @@ fn documents(a: &RunArgs, m: Modality) -> anyhow::Result<(PathBuf, usize, usize)
 
 /// Extraction of `model` (a model, or `A,B,…` a checkpoint series, one store each under `store`) over `docs`
 /// into `store`, every layer, mean-pooled per document.
-fn extract_docs(model: &str, docs: &Path, store: &Path, quiet: bool) -> anyhow::Result<()> {
-    let args =
+fn extract_docs(
+    model: &str,
+    docs: &Path,
+    store: &Path,
+    window: f64,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let mut args =
         super::run::all_layers_args(model, &docs.display().to_string(), 0, None, store, quiet);
+    args.window = Some(window);
     extract::run(args).map_err(|e| explain_resume(e, store))?;
     Ok(())
 }
@@ -128,7 +135,7 @@ pub fn modality_stage(
         docs.display()
     );
     let store = m.store(&a.out);
-    extract_docs(model, &docs, &store, a.job.quiet)
+    extract_docs(model, &docs, &store, m.window(), a.job.quiet)
         .with_context(|| format!("extracting {model}"))?;
     let mut sweeps = serde_json::Map::new();
     for label in labels {
@@ -338,7 +345,14 @@ pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Va
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
-    extract_docs(&list, &docs, &stores, a.job.quiet).context("checkpoint stores")?;
+    extract_docs(
+        &list,
+        &docs,
+        &stores,
+        Modality::Symbolic.window(),
+        a.job.quiet,
+    )
+    .context("checkpoint stores")?;
     let mut names: Vec<String> = std::fs::read_dir(&stores)?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("manifest.json").is_file())
