@@ -150,8 +150,11 @@ pub fn synth_remi(spec: &SynthCorpusSpec) -> Result<TokenCorpus> {
     };
     let (bos, eos, pad) = (id("BOS_None")?, id("EOS_None")?, id("PAD_None")?);
     let mut c = TokenCorpus {
-        tokenizer_json: serde_json::to_vec_pretty(&tok.hf_tokenizer_json())
-            .map_err(|e| corpus_err(e.to_string()))?,
+        tokenizer_json: serde_json::to_vec_pretty(
+            &tok.hf_tokenizer_json_with_bos()
+                .ok_or_else(|| corpus_err("the REMI vocabulary has no BOS_None"))?,
+        )
+        .map_err(|e| corpus_err(e.to_string()))?,
         vocab_size: tok.vocab().len(),
         bos_id: bos,
         eos_id: eos,
@@ -247,8 +250,14 @@ pub fn train_bpe(texts: &[String], vocab_size: usize) -> Result<Vec<u8>> {
         .build()
         .map_err(err)?;
     tk.train(&mut trainer, texts.iter()).map_err(err)?;
-    let json = tk.to_string(true).map_err(err)?;
-    Ok(json.into_bytes())
+    // `<s>` before every sequence when encoding with special tokens, as the model is trained on `<s> … </s>`
+    let mut v: serde_json::Value = serde_json::from_str(&tk.to_string(false).map_err(err)?)
+        .map_err(|e| corpus_err(e.to_string()))?;
+    let bos = tk
+        .token_to_id("<s>")
+        .ok_or_else(|| corpus_err("the caption tokenizer has no <s>"))?;
+    v["post_processor"] = mirlens_symbolic::tokenize::bos_template("<s>", bos);
+    serde_json::to_vec_pretty(&v).map_err(|e| corpus_err(e.to_string()))
 }
 
 /// The `synth-captions` corpus (module docs) with a BPE of `vocab_size` tokens.
@@ -316,6 +325,9 @@ mod tests {
             assert_eq!((ids[0], *ids.last().unwrap()), (c.bos_id, c.eos_id));
         }
         assert_eq!(c, synth_remi(&spec()).unwrap());
+        // with special tokens the tokenizer puts BOS first, as the documents are trained
+        let e = tk.encode(c.train_text[0].as_str(), true).unwrap();
+        assert_eq!(e.get_ids(), &c.train[0][..c.train[0].len() - 1]);
     }
 
     #[test]
@@ -344,5 +356,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(words(&dec), words(&a.train_text[0]));
+        let e = tk.encode(a.train_text[0].as_str(), true).unwrap();
+        assert_eq!(e.get_ids(), &a.train[0][..a.train[0].len() - 1]);
     }
 }

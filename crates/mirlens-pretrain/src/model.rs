@@ -287,7 +287,8 @@ pub fn forward(
         let kk = split(lin(&h, "attention.k_proj")?)?;
         let vv = split(lin(&h, "attention.v_proj")?)?;
         let scores = q.matmul(&kk.t()?)?;
-        let att = candle_nn::ops::softmax_last_dim(&scores)?;
+        // composed from primitive ops: candle_nn's fused softmax has no backward pass, so q and k would not train
+        let att = crate::lm::model::softmax_last_dim(&scores)?;
         let ctx = att
             .matmul(&vv)?
             .transpose(1, 2)?

@@ -116,6 +116,18 @@ pub struct TokSeq {
     pub ids: Vec<u32>,
 }
 
+/// A `tokenizer.json` `TemplateProcessing` post-processor that puts the special token `bos` (id `id`) before a
+/// sequence (and before the first of a pair).
+pub fn bos_template(bos: &str, id: u32) -> serde_json::Value {
+    let special = serde_json::json!({"SpecialToken": {"id": bos, "type_id": 0}});
+    serde_json::json!({
+        "type": "TemplateProcessing",
+        "single": [special, {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [special, {"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": {bos: {"id": bos, "ids": [id], "tokens": [bos]}},
+    })
+}
+
 /// One encoded track with the program it was played on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedTrack {
@@ -377,6 +389,17 @@ impl Tokenizer {
             "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"},
         })
     }
+    /// [`Tokenizer::hf_tokenizer_json`] with a post-processor that puts `BOS_None` before every sequence (as a
+    /// Llama tokenizer's template does), for language models trained on `BOS … EOS` documents: encoding with
+    /// special tokens then gives the model the input it was trained on. `None` when the vocabulary has no
+    /// `BOS_None`.
+    pub fn hf_tokenizer_json_with_bos(&self) -> Option<serde_json::Value> {
+        let bos = self.token_id("BOS_None")?;
+        let mut v = self.hf_tokenizer_json();
+        v["post_processor"] = bos_template("BOS_None", bos);
+        Some(v)
+    }
+
     /// Id of a token.
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.index.get(token).copied()

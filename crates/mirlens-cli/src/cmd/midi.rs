@@ -131,6 +131,10 @@ pub enum MidiCommand {
         /// Token scheme.
         #[arg(long, value_enum)]
         scheme: SchemeArg,
+        /// Add a post-processor that puts BOS_None before every sequence (for LMs trained on BOS … EOS documents,
+        /// such as mirlens-midi-small).
+        #[arg(long)]
+        bos: bool,
         /// Output `tokenizer.json`.
         #[arg(long)]
         out: PathBuf,
@@ -222,11 +226,18 @@ pub fn run(args: MidiArgs) -> anyhow::Result<ExitCode> {
         } => docs(&dataset, seed, limit, scheme, config.as_deref(), &out),
         MidiCommand::Vocab {
             scheme,
+            bos,
             out,
             config,
         } => {
             let tok = Tokenizer::new(scheme.into(), load_config(config.as_deref())?)?;
-            let json = serde_json::to_vec_pretty(&tok.hf_tokenizer_json())?;
+            let v = if bos {
+                tok.hf_tokenizer_json_with_bos()
+                    .context("the vocabulary has no BOS_None for --bos")?
+            } else {
+                tok.hf_tokenizer_json()
+            };
+            let json = serde_json::to_vec_pretty(&v)?;
             mirlens_report::write_atomic(&out, &json)
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
