@@ -91,6 +91,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../models/mirlens-music-small.toml"),
     ),
     (
+        "mirlens-midi-small.toml",
+        include_str!("../../../models/mirlens-midi-small.toml"),
+    ),
+    (
+        "mirlens-caption-small.toml",
+        include_str!("../../../models/mirlens-caption-small.toml"),
+    ),
+    (
         "MERT-v1-95M.toml",
         include_str!("../../../models/MERT-v1-95M.toml"),
     ),

@@ -8,13 +8,14 @@ tokens; BOS prepended by hand, as mirlens' pretraining does), and writes to lm_p
 
     <model>.<ckpt>.ids               int64 token ids of BOS + text
     <model>.<ckpt>.hidden_<i>        hidden state i, [T, d] (transformers' output_hidden_states convention)
-    <model>.<ckpt>.logits            next-token logits [T, V]
+    <model>.final.logits             next-token logits [T, V] of the final weights
 
 Metadata: `texts` (model -> text) and `sha256` (<model>.<ckpt> -> SHA-256 of its model.safetensors), so a test can tell a stale golden from a wrong
 loader.
 
 Run from the repository root:  python tests/golden/lm_pretrained/generate.py
-Versions used: python 3.11, numpy 2.x, torch 2.9 (CPU), transformers 4.57.6, safetensors 0.6.
+Versions used: python 3.11.7, numpy 2.4.6, torch 2.15.0 (run on CPU), transformers 4.57.6, tokenizers 0.22.2,
+safetensors 0.8.0.
 """
 
 import hashlib
@@ -67,7 +68,8 @@ def main():
             tensors[f"{key}.ids"] = np.asarray(ids, dtype=np.int64)
             for i, h in enumerate(out.hidden_states):
                 tensors[f"{key}.hidden_{i}"] = h[0].numpy().astype(np.float32)
-            tensors[f"{key}.logits"] = out.logits[0].numpy().astype(np.float32)
+            if ck == "final":
+                tensors[f"{key}.logits"] = out.logits[0].numpy().astype(np.float32)
             hashes[key] = hashlib.sha256((d / "model.safetensors").read_bytes()).hexdigest()
             print(key, len(ids), "tokens,", len(out.hidden_states), "hidden states")
     meta["sha256"] = json.dumps(hashes, sort_keys=True)
