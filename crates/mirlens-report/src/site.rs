@@ -360,12 +360,27 @@ fn layers_section(found: &Found) -> Result<Html, ReportError> {
          label's best layer is where its information is most linearly readable.",
     );
     let mut best_rows = Vec::new();
-    let mut by_metric: std::collections::BTreeMap<&str, Vec<Series>> = Default::default();
+    // one chart per (folder, subject prefix, metric): a run's audio sweeps (`probe-pitch_class`), those of
+    // another modality (`probe-symbolic-pitch_class`) and those of another folder are drawn apart; sweeps beside a
+    // checkpoint curve (`curve.csv`) are drawn in the checkpoint section instead
+    type Key<'a> = (String, String, &'a str);
+    let mut by_metric: std::collections::BTreeMap<Key<'_>, Vec<Series>> = Default::default();
     for (label, dir, sweep) in &found.sweeps {
         let entries = sweep.as_array().cloned().unwrap_or_default();
         if entries.is_empty() {
             continue;
         }
+        let parent = Path::new(dir)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if found.curves.iter().any(|(c, _)| *c == parent) {
+            continue;
+        }
+        let group = label
+            .split_once('-')
+            .map(|(g, _)| g.to_string())
+            .unwrap_or_default();
         let metric = sweep_metric(&entries[0]);
         let mut pts = Vec::new();
         let mut ci = Vec::new();
@@ -390,7 +405,7 @@ fn layers_section(found: &Found) -> Result<Html, ReportError> {
         if pts.is_empty() {
             continue;
         }
-        by_metric.entry(metric).or_default().push(
+        by_metric.entry((parent, group, metric)).or_default().push(
             Series::new(label.clone(), pts.clone()).with_interval(ci.clone(), ErrorDisplay::Band),
         );
         let (bi, &(_, by)) = pts
@@ -407,10 +422,20 @@ fn layers_section(found: &Found) -> Result<Html, ReportError> {
             Html::link_in(&found.prefix, &format!("{dir}/layer_sweep.csv"), "csv"),
         ]);
     }
-    for (metric, series) in by_metric {
+    for ((parent, group, metric), series) in by_metric {
         let names: Vec<String> = series.iter().map(|s| s.name.clone()).collect();
+        let whose = [parent.as_str(), group.as_str()]
+            .iter()
+            .filter(|x| !x.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" / ");
         let chart = LineChart {
-            title: format!("probe {metric} by layer"),
+            title: if whose.is_empty() {
+                format!("probe {metric} by layer")
+            } else {
+                format!("{whose}: probe {metric} by layer")
+            },
             x_label: "layer".into(),
             y_label: metric.into(),
             series,

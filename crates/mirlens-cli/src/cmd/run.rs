@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// Caption LM of the text stage (registry name or folder with a `tokenizer.json`).
     #[arg(long, default_value = "mirlens-caption-small")]
     pub caption_model: String,
+    /// Held-out pieces of the symbolic corpus (synth-pieces, the job's seed) for the curve stage.
+    #[arg(long, default_value_t = 48)]
+    pub curve_pieces: usize,
     /// Clips of the built-in sequences (4 s each, seed of the job) used by the frames stage.
     #[arg(long, default_value_t = 32)]
     pub frame_clips: usize,
@@ -377,7 +380,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let mut curve_result = serde_json::Value::Null;
     if on("curve") {
-        match run_lm::lm_curve(&a, &labels) {
+        match run_lm::lm_curve(&a) {
             Ok(v) => curve_result = v,
             Err(e) => {
                 eprintln!("error: stage curve: {e:#}");

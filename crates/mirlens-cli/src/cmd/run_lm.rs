@@ -310,9 +310,15 @@ pub fn cross_modal(
     Ok(result)
 }
 
+/// Token-level labels of the symbolic LM's checkpoint curve (row labels of REMI token stores).
+pub const CURVE_LABELS: [&str; 2] = ["bar_position", "note_octave"];
+
 /// The symbolic LM's checkpoint curve: every checkpoint of the model folder (`checkpoints/step-*` and the final
-/// weights) over the job's documents, a layer sweep of each label per checkpoint.
-pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Value> {
+/// weights) over held-out pieces of the symbolic corpus (`synth-pieces` with the job's seed; the LM was trained on
+/// seed 20261203), one row per token, and a layer sweep per token label of [`CURVE_LABELS`] per checkpoint — what
+/// training taught beyond the token identities (on the job's single notes every checkpoint reads pitch off the
+/// Pitch token, so the clip-level curve would be flat).
+pub fn lm_curve(a: &RunArgs) -> anyhow::Result<serde_json::Value> {
     let model_dir = mirlens_models::Registry::builtin()?
         .resolve(&a.midi_model)?
         .dir;
@@ -332,27 +338,47 @@ pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Va
     series.sort();
     series.push(model_dir.clone());
     println!(
-        "\n[curve] the symbolic LM's {} checkpoints and its final weights",
-        series.len() - 1
+        "\n[curve] the symbolic LM's {} checkpoints and its final weights on {} held-out pieces (token rows)",
+        series.len() - 1,
+        a.curve_pieces
     );
-    let docs = a.out.join(Modality::Symbolic.name()).join("docs.jsonl");
-    if !docs.is_file() {
-        documents(a, Modality::Symbolic)?;
+    let dir = a.out.join("symbolic");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let docs = dir.join("pieces.jsonl");
+    let manifest = mirlens_datasets::token_docs::pieces_manifest(a.job.seed, a.curve_pieces)?;
+    let pieces = mirlens_datasets::synth::PiecesParams {
+        seed: a.job.seed,
+        count: a.curve_pieces.max(1),
+        ..Default::default()
     }
-    let stores = a.out.join("curve-symbolic");
+    .check()?;
+    let (ds, _) = mirlens_datasets::token_docs::manifest_documents_with(
+        &manifest,
+        &Tokenizer::miditok_default(Scheme::Remi),
+        Path::new("synth-pieces"),
+        |i, _| Some(Ok(pieces.score(i))),
+    )?;
+    mirlens_report::write_atomic(&docs, ds.to_jsonl().as_bytes())
+        .with_context(|| format!("writing {}", docs.display()))?;
+    let stores = a.out.join("curve-symbolic-tokens");
     let list = series
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
-    extract_docs(
+    let mut args = super::run::all_layers_args(
         &list,
-        &docs,
+        &docs.display().to_string(),
+        0,
+        None,
         &stores,
-        Modality::Symbolic.window(),
         a.job.quiet,
-    )
-    .context("checkpoint stores")?;
+    );
+    args.pool = "none".into();
+    args.window = Some(Modality::Symbolic.window());
+    extract::run(args)
+        .map_err(|e| explain_resume(e, &stores))
+        .context("checkpoint stores")?;
     let mut names: Vec<String> = std::fs::read_dir(&stores)?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("manifest.json").is_file())
@@ -376,14 +402,20 @@ pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Va
             mirlens_extract::text::step_of(name)
         };
         let mut per = serde_json::Map::new();
-        for label in labels {
-            let safe = mirlens_audio::paths::safe_name(label);
-            let sweep = sweep_all_layers(
-                &stores.join(name),
-                label,
-                a.job.seed,
-                &stores.join(format!("probe-{name}-{safe}")),
-            )?;
+        for label in CURVE_LABELS {
+            let sweep = super::probe::sweep(&super::probe::SweepArgs {
+                store: stores.join(name),
+                label: label.to_string(),
+                layers: "all".into(),
+                pooling: "none".into(),
+                folds: 5,
+                c: 1.0,
+                seed: a.job.seed,
+                weighted: false,
+                hidden: 512,
+                out: stores.join(format!("probe-{name}-{label}")),
+            })
+            .with_context(|| format!("layer sweep of {label} at {name}"))?;
             let best = sweep["best_layer"].as_str().unwrap_or("0").to_string();
             let layers: Vec<serde_json::Value> = sweep["layers"]
                 .as_array()
@@ -414,7 +446,7 @@ pub fn lm_curve(a: &RunArgs, labels: &[String]) -> anyhow::Result<serde_json::Va
                 step.map_or("?".into(), |s| s.to_string())
             );
             per.insert(
-                label.clone(),
+                label.to_string(),
                 serde_json::json!({"best_layer": best, "best_accuracy": best_acc, "layers": layers}),
             );
         }

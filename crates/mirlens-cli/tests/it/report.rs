@@ -133,7 +133,9 @@ fn main_job_report_renders_in_chromium_and_its_values_hold() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(
         summary["stages"],
-        serde_json::json!(["extract", "probe", "sae", "frames", "align", "report"])
+        serde_json::json!([
+            "extract", "probe", "sae", "frames", "symbolic", "text", "align", "curve", "report"
+        ])
     );
 
     // values, seed 0 (measured: pitch class 0.730 at layer 1, octave 0.818, family 0.760; chance 1/12, 1/8, 1/11)
@@ -185,6 +187,68 @@ fn main_job_report_renders_in_chromium_and_its_values_hold() {
         "log-mel multipitch F {f_logmel}"
     );
     assert!(f_model < 0.2, "model multipitch F {f_model}");
+    // the other modalities, pooled per clip. The symbolic LM reads pitch off each clip's Pitch token (measured
+    // 1.000 for pitch class and octave); REMI without program tokens says nothing about the instrument: every
+    // note's document is the same for all 11 families, so each held-out clip's input is seen in training only with
+    // the other families' labels and the probe is always wrong (measured 0.000, below chance by construction).
+    // The captions name pitch, register and instrument (measured 0.990, 0.992, 1.000).
+    let lm_best = |m: &str, label: &str| {
+        summary[m]["sweeps"][label]["best_accuracy"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(lm_best("symbolic", "pitch_class") >= 0.95);
+    assert!(lm_best("symbolic", "octave") >= 0.95);
+    assert!(
+        lm_best("symbolic", "family") < 0.05,
+        "{}",
+        lm_best("symbolic", "family")
+    );
+    for label in ["pitch_class", "octave", "family"] {
+        assert!(lm_best("text", label) >= 0.95, "text {label}");
+    }
+    // audio ↔ symbolic and audio ↔ caption LM at the best layers: above their permutation nulls (measured
+    // debiased CKA 0.035 and 0.122, mutual k-NN 0.041 and 0.181, every p = 0.005, the smallest 200 permutations
+    // give)
+    for m in ["symbolic", "text"] {
+        for metric in ["cka_debiased", "mutual_knn"] {
+            let s = &summary["align"]["cross_modal"][m]["scores"][metric];
+            let (v, mu, sd, p) = (
+                s["value"].as_f64().unwrap(),
+                s["null_mean"].as_f64().unwrap(),
+                s["null_sd"].as_f64().unwrap(),
+                s["p_value"].as_f64().unwrap(),
+            );
+            assert!(
+                v > mu + 3.0 * sd && p < 0.01,
+                "{m} {metric}: {v} vs {mu} ± {sd}, p {p}"
+            );
+        }
+    }
+    // a contrastive map retrieves a clip's caption from its audio far above chance (measured R@1 0.608 of 79)
+    let r = &summary["align"]["cross_modal"]["text"]["maps"]["infonce"]["retrieval"]["x_to_y"];
+    let (r1, cands) = (
+        r["r_at_1"].as_f64().unwrap(),
+        r["candidates"].as_f64().unwrap(),
+    );
+    assert!(r1 > 20.0 / cands, "caption R@1 {r1} of {cands}");
+    // the sample-efficiency curve: reusing the symbolic LM's pitch-class probe on mapped audio does not beat an
+    // audio probe with the same labels (measured N = 30: 0.139 vs 0.333; N = 300: 0.823 vs 0.835)
+    let rows = summary["align"]["cross_modal"]["symbolic"]["efficiency"]["rows"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    let last = &rows[3];
+    assert!(last["mapped_mean"].as_f64().unwrap() > 0.6, "{last}");
+    // the symbolic LM's checkpoints on held-out pieces: training teaches the position in the bar and the octave
+    // of a note's tokens (measured bar position 0.531 → 0.783, octave 0.648 → 0.825 from step 0 to step 500)
+    let points = summary["curve"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    let acc = |i: usize, l: &str| points[i]["labels"][l]["best_accuracy"].as_f64().unwrap();
+    assert_eq!(points[3]["step"], 500);
+    assert!(acc(3, "bar_position") > acc(0, "bar_position") + 0.15);
+    assert!(acc(3, "note_octave") > acc(0, "note_octave") + 0.10);
+
     let r1 = summary["align"]["map"]["retrieval"]["x_to_y"]["r_at_1"]
         .as_f64()
         .unwrap();
@@ -203,19 +267,22 @@ fn main_job_report_renders_in_chromium_and_its_values_hold() {
     assert!(console_lines(&log).is_empty(), "{:?}", console_lines(&log));
     for (id, figures) in [
         ("overview", 0),
-        ("layers", 1),
+        ("layers", 3),
         ("frames", 1),
         ("neurons", 0),
         ("features", 5),
-        ("crossmodal", 2),
+        ("crossmodal", 7),
+        ("checkpoints", 1),
         ("files", 0),
     ] {
         let s = section(&dom, id);
         let svgs = s.matches("<svg").count();
         assert!(svgs >= figures, "{id}: {svgs} figures");
         if id == "layers" {
-            // one band and one line per label, and the best-layer table agrees with the summary
-            assert_eq!(s.matches("class=\"line\"").count(), 3);
+            // one band and one line per label in each of the three charts (audio, symbolic LM, caption LM), and
+            // the best-layer table agrees with the summary
+            assert_eq!(s.matches("class=\"line\"").count(), 9);
+            assert_eq!(s.matches("<svg").count(), 3);
             assert!(s.contains(&format!(
                 "<td>pitch_class</td><td>accuracy</td><td>{pc_layer}</td><td>{pc:.3}</td>"
             )));
