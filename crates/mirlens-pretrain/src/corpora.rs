@@ -12,6 +12,7 @@
 //! Training and validation documents come from the generators' own splits: validation pieces are different pieces.
 
 use crate::PretrainError;
+use crate::lm::LmCorpus;
 use mirlens_datasets::Split;
 use mirlens_datasets::synth::{
     ChordsParams, NotesParams, PiecesParams, SequencesParams, SynthDataset, SynthPieces,
@@ -27,24 +28,12 @@ fn corpus_err(message: impl Into<String>) -> PretrainError {
     }
 }
 
-/// Token ids of a corpus with its tokenizer.
+/// A corpus for the LM trainer with the texts its documents encode (without BOS/EOS), for checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenCorpus {
-    /// `tokenizer.json` bytes.
-    pub tokenizer_json: Vec<u8>,
-    /// Vocabulary size.
-    pub vocab_size: usize,
-    /// Begin-of-sequence id.
-    pub bos_id: u32,
-    /// End-of-sequence id.
-    pub eos_id: u32,
-    /// Padding id.
-    pub pad_id: u32,
-    /// Training documents, each `BOS … EOS`.
-    pub train: Vec<Vec<u32>>,
-    /// Validation documents.
-    pub valid: Vec<Vec<u32>>,
-    /// Training documents as text (what the ids encode, without BOS/EOS).
+    /// Tokenizer, special ids and the `BOS … EOS` documents.
+    pub corpus: LmCorpus,
+    /// Training documents as text.
     pub train_text: Vec<String>,
     /// Validation documents as text.
     pub valid_text: Vec<String>,
@@ -150,17 +139,19 @@ pub fn synth_remi(spec: &SynthCorpusSpec) -> Result<TokenCorpus> {
     };
     let (bos, eos, pad) = (id("BOS_None")?, id("EOS_None")?, id("PAD_None")?);
     let mut c = TokenCorpus {
-        tokenizer_json: serde_json::to_vec_pretty(
-            &tok.hf_tokenizer_json_with_bos()
-                .ok_or_else(|| corpus_err("the REMI vocabulary has no BOS_None"))?,
-        )
-        .map_err(|e| corpus_err(e.to_string()))?,
-        vocab_size: tok.vocab().len(),
-        bos_id: bos,
-        eos_id: eos,
-        pad_id: pad,
-        train: Vec::new(),
-        valid: Vec::new(),
+        corpus: LmCorpus {
+            tokenizer_json: serde_json::to_vec_pretty(
+                &tok.hf_tokenizer_json_with_bos()
+                    .ok_or_else(|| corpus_err("the REMI vocabulary has no BOS_None"))?,
+            )
+            .map_err(|e| corpus_err(e.to_string()))?,
+            vocab_size: tok.vocab().len(),
+            bos_id: bos,
+            eos_id: eos,
+            pad_id: pad,
+            train: Vec::new(),
+            valid: Vec::new(),
+        },
         train_text: Vec::new(),
         valid_text: Vec::new(),
     };
@@ -171,10 +162,10 @@ pub fn synth_remi(spec: &SynthCorpusSpec) -> Result<TokenCorpus> {
         ids.extend(&d.ids);
         ids.push(eos);
         if valid {
-            c.valid.push(ids);
+            c.corpus.valid.push(ids);
             c.valid_text.push(d.text());
         } else {
-            c.train.push(ids);
+            c.corpus.train.push(ids);
             c.train_text.push(d.text());
         }
     }
@@ -288,13 +279,15 @@ pub fn synth_captions(spec: &SynthCorpusSpec, vocab_size: usize) -> Result<Token
             .collect()
     };
     Ok(TokenCorpus {
-        vocab_size: tk.get_vocab_size(true),
-        bos_id: bos,
-        eos_id: eos,
-        pad_id: pad,
-        train: encode(&train_text)?,
-        valid: encode(&valid_text)?,
-        tokenizer_json: json,
+        corpus: LmCorpus {
+            vocab_size: tk.get_vocab_size(true),
+            bos_id: bos,
+            eos_id: eos,
+            pad_id: pad,
+            train: encode(&train_text)?,
+            valid: encode(&valid_text)?,
+            tokenizer_json: json,
+        },
         train_text,
         valid_text,
     })
@@ -316,24 +309,26 @@ mod tests {
 
     #[test]
     fn remi_corpus_round_trips_through_its_tokenizer() {
-        let c = synth_remi(&spec()).unwrap();
+        let tc = synth_remi(&spec()).unwrap();
+        let c = &tc.corpus;
         assert!(c.train.len() > 80 && !c.valid.is_empty());
         let tk = tokenizers::Tokenizer::from_bytes(&c.tokenizer_json).unwrap();
-        for (ids, text) in c.train.iter().zip(&c.train_text).take(20) {
+        for (ids, text) in c.train.iter().zip(&tc.train_text).take(20) {
             let e = tk.encode(text.as_str(), false).unwrap();
             assert_eq!(e.get_ids(), &ids[1..ids.len() - 1]);
             assert_eq!((ids[0], *ids.last().unwrap()), (c.bos_id, c.eos_id));
         }
-        assert_eq!(c, synth_remi(&spec()).unwrap());
+        assert_eq!(tc, synth_remi(&spec()).unwrap());
         // with special tokens the tokenizer puts BOS first, as the documents are trained
-        let e = tk.encode(c.train_text[0].as_str(), true).unwrap();
+        let e = tk.encode(tc.train_text[0].as_str(), true).unwrap();
         assert_eq!(e.get_ids(), &c.train[0][..c.train[0].len() - 1]);
     }
 
     #[test]
     fn caption_tokenizer_is_deterministic_and_covers_the_captions() {
-        let a = synth_captions(&spec(), 400).unwrap();
-        let b = synth_captions(&spec(), 400).unwrap();
+        let ta = synth_captions(&spec(), 400).unwrap();
+        let tb = synth_captions(&spec(), 400).unwrap();
+        let (a, b) = (&ta.corpus, &tb.corpus);
         assert_eq!(a.tokenizer_json, b.tokenizer_json);
         assert_eq!(a.train, b.train);
         assert!(
@@ -355,8 +350,8 @@ mod tests {
                 .map(str::to_string)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(words(&dec), words(&a.train_text[0]));
-        let e = tk.encode(a.train_text[0].as_str(), true).unwrap();
+        assert_eq!(words(&dec), words(&ta.train_text[0]));
+        let e = tk.encode(ta.train_text[0].as_str(), true).unwrap();
         assert_eq!(e.get_ids(), &a.train[0][..a.train[0].len() - 1]);
     }
 }

@@ -28,6 +28,7 @@ pub mod layout;
 pub mod lm;
 pub mod model;
 pub mod recipe;
+mod state;
 pub mod train;
 
 pub use export::{ExportSummary, WeightDtype, export};

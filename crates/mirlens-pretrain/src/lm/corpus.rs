@@ -145,20 +145,12 @@ fn synth(table: &toml::Table, kind: &str, recipe_seed: u64) -> Result<LmCorpus> 
         chords: int("chords", 600)? as usize,
         sequences: int("sequences", 600)? as usize,
     };
-    let c = if kind == "synth-remi" {
+    Ok(if kind == "synth-remi" {
         crate::corpora::synth_remi(&spec)?
     } else {
         crate::corpora::synth_captions(&spec, int("vocab_size", 1000)? as usize)?
-    };
-    Ok(LmCorpus {
-        tokenizer_json: c.tokenizer_json,
-        vocab_size: c.vocab_size,
-        bos_id: c.bos_id,
-        eos_id: c.eos_id,
-        pad_id: c.pad_id,
-        train: c.train,
-        valid: c.valid,
-    })
+    }
+    .corpus)
 }
 
 fn field<'a>(table: &'a toml::Table, key: &str) -> Result<&'a str> {

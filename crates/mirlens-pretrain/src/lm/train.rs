@@ -31,7 +31,6 @@ use crate::train::TrainOptions;
 use candle_core::{DType, Device, Tensor};
 use mirlens_datasets::synth::dsp::{Rng, derive_seed};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -360,13 +359,7 @@ impl LmTrainer {
         }
         std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         self.write_model_files(&tmp)?;
-        let mut state = HashMap::new();
-        for (k, var) in &self.params.vars {
-            state.insert(format!("param.{k}"), var.as_tensor().detach());
-            state.insert(format!("adam_m.{k}"), self.m[k].clone());
-            state.insert(format!("adam_v.{k}"), self.v[k].clone());
-        }
-        candle_core::safetensors::save(&state, tmp.join("training_state.safetensors"))?;
+        crate::state::save_state(&tmp, &self.params.vars, &self.m, &self.v)?;
         let meta = serde_json::json!({
             "step": self.step,
             "seed": self.recipe.seed,
@@ -386,90 +379,30 @@ impl LmTrainer {
     /// Restore the latest checkpoint that has a training state; returns its step (0 and nothing restored if none).
     /// Log lines after that step are dropped.
     pub fn restore_latest(&mut self) -> Result<usize> {
-        let best = if self.out.join("checkpoints").is_dir() {
-            crate::layout::step_dirs(&self.out)?
-                .into_iter()
-                .rfind(|(_, p)| p.join("training_state.json").is_file())
-        } else {
-            None
-        };
-        let Some((step, dir)) = best else {
-            return Ok(0);
-        };
-        let meta_path = dir.join("training_state.json");
-        let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&meta_path).map_err(io(&meta_path))?)
-                .map_err(|e| PretrainError::State {
-                    message: format!("{}: {e}", meta_path.display()),
-                })?;
-        // The schedule and the random streams depend on the seed and the total steps: refuse a mismatch.
-        for (key, want) in [
+        let wants = [
             ("seed", self.recipe.seed),
             ("total_steps", self.recipe.train.steps as u64),
             ("vocab_size", self.corpus.vocab_size as u64),
-        ] {
-            let got = meta.get(key).and_then(|v| v.as_u64());
-            if got != Some(want) {
-                return Err(PretrainError::State {
-                    message: format!(
-                        "{}: {key} is {got:?}, this run has {want}; resume with the same recipe, corpus and \
-                         --steps",
-                        meta_path.display()
-                    ),
-                });
-            }
-        }
-        let path = dir.join("training_state.safetensors");
-        let state = candle_core::safetensors::load(&path, &self.device)?;
-        let take = |k: &str| -> Result<Tensor> {
-            state.get(k).cloned().ok_or_else(|| PretrainError::State {
-                message: format!("{}: missing {k}", path.display()),
-            })
+        ];
+        let hint = "resume with the same recipe, corpus and --steps; this run has";
+        let Some((step, dir)) = crate::state::latest_state(&self.out, &wants, hint)? else {
+            return Ok(0);
         };
-        for (k, var) in &self.params.vars {
-            let p = take(&format!("param.{k}"))?;
-            if p.dims() != var.dims() {
-                return Err(PretrainError::State {
-                    message: format!(
-                        "{}: {k} has shape {:?}, the recipe needs {:?}",
-                        path.display(),
-                        p.dims(),
-                        var.dims()
-                    ),
-                });
-            }
-            var.set(&p)?;
-            self.m.insert(k.clone(), take(&format!("adam_m.{k}"))?);
-            self.v.insert(k.clone(), take(&format!("adam_v.{k}"))?);
-        }
+        crate::state::load_state(
+            &dir,
+            &self.params.vars,
+            &mut self.m,
+            &mut self.v,
+            &self.device,
+        )?;
         self.step = step;
         self.resumed = true;
-        let log = self.out.join("train_log.jsonl");
-        if let Ok(text) = std::fs::read_to_string(&log) {
-            let kept: String = text
-                .lines()
-                .filter(|l| {
-                    serde_json::from_str::<serde_json::Value>(l)
-                        .ok()
-                        .and_then(|v| v.get("step").and_then(|s| s.as_u64()))
-                        .is_some_and(|s| s as usize <= step)
-                })
-                .map(|l| format!("{l}\n"))
-                .collect();
-            write_atomic(&log, kept.as_bytes())?;
-        }
+        crate::state::truncate_log(&self.out, step)?;
         Ok(step)
     }
 
     fn log(&self, v: &impl serde::Serialize) -> Result<()> {
-        let path = self.out.join("train_log.jsonl");
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        let line = serde_json::to_string(v).unwrap_or_default();
-        writeln!(f, "{line}").map_err(io(&path))
+        crate::state::append_log(&self.out, v)
     }
 
     /// Train to the end of the schedule (or `opts.stop_after`), validating every `valid_every` steps, at every
@@ -519,39 +452,10 @@ impl LmTrainer {
 
     /// Write `loss_curve.svg` from the log (training and validation loss against step).
     pub fn write_curve(&self) -> Result<()> {
-        let path = self.out.join("train_log.jsonl");
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let (mut train, mut valid) = (Vec::new(), Vec::new());
-        for l in text.lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
-                continue;
-            };
-            let step = v.get("step").and_then(|s| s.as_f64()).unwrap_or(0.0);
-            if let Some(x) = v.get("loss").and_then(|x| x.as_f64()) {
-                train.push((step, x));
-            }
-            if let Some(x) = v.get("valid_loss").and_then(|x| x.as_f64()) {
-                valid.push((step, x));
-            }
-        }
-        if train.is_empty() && valid.is_empty() {
-            return Ok(());
-        }
-        let mut series = Vec::new();
-        if !train.is_empty() {
-            series.push(mirlens_report::Series::new("train loss", train));
-        }
-        if !valid.is_empty() {
-            series.push(mirlens_report::Series::new("validation loss", valid).dashed());
-        }
-        let chart = mirlens_report::LineChart {
-            title: format!("{}: next-token loss", self.recipe.name),
-            x_label: "step".into(),
-            y_label: "cross-entropy (nats/token)".into(),
-            series,
-            ..Default::default()
-        };
-        mirlens_report::write_atomic(&self.out.join("loss_curve.svg"), chart.to_svg()?.as_bytes())?;
-        Ok(())
+        crate::state::write_curve(
+            &self.out,
+            format!("{}: next-token loss", self.recipe.name),
+            "cross-entropy (nats/token)",
+        )
     }
 }
