@@ -161,30 +161,43 @@ fn invalid(parameter: &str, got: impl std::fmt::Display, expected: &str) -> Pret
     }
 }
 
+/// TOML text as a recipe type (parse errors without a path).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, PretrainError> {
+    toml::from_str(text).map_err(|e| PretrainError::Parse {
+        path: None,
+        message: e.to_string(),
+    })
+}
+
+/// Read a recipe file with `from_toml`, naming the file in parse errors.
+pub(crate) fn load_file<T>(
+    path: &Path,
+    from_toml: impl FnOnce(&str) -> Result<T, PretrainError>,
+) -> Result<T, PretrainError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PretrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_toml(&text).map_err(|e| match e {
+        PretrainError::Parse { message, .. } => PretrainError::Parse {
+            path: Some(path.to_path_buf()),
+            message,
+        },
+        other => other,
+    })
+}
+
 impl Recipe {
     /// Parse TOML text.
     pub fn from_toml(text: &str) -> Result<Self, PretrainError> {
-        let r: Recipe = toml::from_str(text).map_err(|e| PretrainError::Parse {
-            path: None,
-            message: e.to_string(),
-        })?;
+        let r: Recipe = parse_toml(text)?;
         r.check()?;
         Ok(r)
     }
 
     /// Read and validate a recipe file.
     pub fn load(path: &Path) -> Result<Self, PretrainError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PretrainError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml(&text).map_err(|e| match e {
-            PretrainError::Parse { message, .. } => PretrainError::Parse {
-                path: Some(path.to_path_buf()),
-                message,
-            },
-            other => other,
-        })
+        load_file(path, Self::from_toml)
     }
 
     /// The recipe as TOML.

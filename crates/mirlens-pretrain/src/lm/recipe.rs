@@ -170,27 +170,14 @@ pub fn recipe_kind(text: &str) -> Result<Option<String>, PretrainError> {
 impl LmRecipe {
     /// Parse and validate TOML text.
     pub fn from_toml(text: &str) -> Result<Self, PretrainError> {
-        let r: LmRecipe = toml::from_str(text).map_err(|e| PretrainError::Parse {
-            path: None,
-            message: e.to_string(),
-        })?;
+        let r: LmRecipe = crate::recipe::parse_toml(text)?;
         r.check()?;
         Ok(r)
     }
 
     /// Read and validate a recipe file.
     pub fn load(path: &Path) -> Result<Self, PretrainError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PretrainError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml(&text).map_err(|e| match e {
-            PretrainError::Parse { message, .. } => PretrainError::Parse {
-                path: Some(path.to_path_buf()),
-                message,
-            },
-            other => other,
-        })
+        crate::recipe::load_file(path, Self::from_toml)
     }
 
     /// The recipe as TOML.
