@@ -763,10 +763,33 @@ fn align_stage(
     labels: &[String],
     lm_results: &serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<serde_json::Value> {
-    if a.model == "logmel" {
-        println!("\n[align] skipped: the model is the log-mel input itself");
-        return Ok(serde_json::json!({"skipped": "the model is the log-mel input"}));
+    let layer = best_layer(&a.out, anchor_label(labels)?)?;
+    let mut result = if a.model == "logmel" {
+        println!(
+            "\n[align] the model against its log-mel input: skipped (the model is the log-mel input)"
+        );
+        serde_json::json!({"skipped": "the model is the log-mel input", "layer": layer})
+    } else {
+        logmel_align(a, layer)?
+    };
+    let mut cross = serde_json::Map::new();
+    let anchor = anchor_label(labels)?;
+    for m in [run_lm::Modality::Symbolic, run_lm::Modality::Text] {
+        if let Some(stage) = lm_results.get(m.name())
+            && stage.get("skipped").is_none()
+            && m.store(&a.out).join("manifest.json").is_file()
+        {
+            let v = run_lm::cross_modal(a, m, stage, anchor, layer)
+                .with_context(|| format!("audio ↔ {}", m.name()))?;
+            cross.insert(m.name().into(), v);
+        }
     }
+    result["cross_modal"] = serde_json::Value::Object(cross);
+    Ok(result)
+}
+
+/// The model's layers against its own log-mel input: matrices, scores with nulls at `layer`, a ridge map.
+fn logmel_align(a: &RunArgs, layer: usize) -> anyhow::Result<serde_json::Value> {
     let store = a.out.join("store");
     let logmel = a.out.join("store-logmel");
     println!("\n[align] the model's layers against its log-mel input (same clips)");
@@ -793,7 +816,6 @@ fn align_stage(
         &dir.display(),
     ]))?)
     .context("layer matrices")?;
-    let layer = best_layer(&a.out, anchor_label(labels)?)?;
     let mut scores = serde_json::Map::new();
     for metric in ["cka_debiased", "mutual_knn"] {
         let out = dir.join(format!("score-{metric}-layer{layer}.json"));
@@ -844,18 +866,5 @@ fn align_stage(
     ]))?)
     .context("ridge map")?;
     let map: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map_out)?)?;
-    let mut cross = serde_json::Map::new();
-    let anchor = anchor_label(labels)?;
-    for m in [run_lm::Modality::Symbolic, run_lm::Modality::Text] {
-        if let Some(stage) = lm_results.get(m.name())
-            && m.store(&a.out).join("manifest.json").is_file()
-        {
-            let v = run_lm::cross_modal(a, m, stage, anchor, layer)
-                .with_context(|| format!("audio ↔ {}", m.name()))?;
-            cross.insert(m.name().into(), v);
-        }
-    }
-    Ok(
-        serde_json::json!({"layer": layer, "dir": dir, "scores": scores, "map": map, "cross_modal": cross}),
-    )
+    Ok(serde_json::json!({"layer": layer, "dir": dir, "scores": scores, "map": map}))
 }

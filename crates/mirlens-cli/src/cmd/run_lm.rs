@@ -52,7 +52,8 @@ impl Modality {
 
 /// The job's clips as token documents of `m` (`OUT/<modality>/docs.jsonl`, rewritten each run: a pure function
 /// of the dataset).
-fn documents(a: &RunArgs, m: Modality) -> anyhow::Result<(PathBuf, usize, usize)> {
+/// `None` when no clip has one (a manifest without `midi` files or captions).
+fn documents(a: &RunArgs, m: Modality) -> anyhow::Result<Option<(PathBuf, usize, usize)>> {
     let (_, manifest, synth) = extract::load_dataset_by(&a.job.dataset, a.job.seed, a.job.limit)?;
     let origin = Path::new(&a.job.dataset);
     let (ds, skipped) = match m {
@@ -81,21 +82,14 @@ fn documents(a: &RunArgs, m: Modality) -> anyhow::Result<(PathBuf, usize, usize)
         }
     };
     if ds.is_empty() {
-        anyhow::bail!(
-            "no clip of {} has {}",
-            a.job.dataset,
-            match m {
-                Modality::Symbolic => "a score (a `midi` file)",
-                Modality::Text => "a caption (a `text` field)",
-            }
-        );
+        return Ok(None);
     }
     let dir = a.out.join(m.name());
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("docs.jsonl");
     mirlens_report::write_atomic(&path, ds.to_jsonl().as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
-    Ok((path, ds.len(), skipped.len()))
+    Ok(Some((path, ds.len(), skipped.len())))
 }
 
 /// Extraction of `model` (a model, or `A,B,…` a checkpoint series, one store each under `store`) over `docs`
@@ -129,7 +123,14 @@ pub fn modality_stage(
             Modality::Text => "as their first caption",
         }
     );
-    let (docs, n, skipped) = documents(a, m)?;
+    let Some((docs, n, skipped)) = documents(a, m)? else {
+        let what = match m {
+            Modality::Symbolic => "a score (a `midi` file)",
+            Modality::Text => "a caption (a `text` field)",
+        };
+        println!("  skipped: no clip of {} has {what}", a.job.dataset);
+        return Ok(serde_json::json!({"skipped": format!("no clip has {what}")}));
+    };
     println!(
         "  {n} documents ({skipped} clips without one): {}",
         docs.display()
@@ -147,7 +148,7 @@ pub fn modality_stage(
         sweeps.insert(label.clone(), sweep);
     }
     Ok(serde_json::json!({
-        "model": model, "documents": docs, "n_documents": n, "skipped": skipped, "store": store,
+        "model": model, "documents": docs, "n_documents": n, "clips_without": skipped, "store": store,
         "sweeps": sweeps,
     }))
 }

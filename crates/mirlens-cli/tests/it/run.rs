@@ -85,3 +85,62 @@ fn main_job_names_its_model_and_writes_consistent_results() {
     assert!(o.status.success());
     assert!(stdout.contains("0 shard(s) written"), "{stdout}");
 }
+
+/// With `--model logmel` the log-mel self-comparison is skipped but the cross-modal stages run: the input
+/// spectrogram against the symbolic and caption LMs over the built-in notes, with values (measured 2026-12-03:
+/// debiased CKA with the symbolic LM's layer 4 0.257 [0.229, 0.297], p = 0.005; with the caption LM 0.145; the
+/// sample-efficiency curve's mapped route 0.827 at N = 100, the direct probe 0.840).
+#[test]
+fn logmel_job_maps_the_input_onto_the_symbolic_and_caption_lms() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_mirlens"))
+        .args([
+            "run",
+            "--quiet",
+            "--model",
+            "logmel",
+            "--stages",
+            "extract,probe,symbolic,text,align",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("skipped (the model is the log-mel input)"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let cross = &summary["align"]["cross_modal"];
+    let cka = |m: &str| {
+        let s = &cross[m]["scores"]["cka_debiased"];
+        (s["value"].as_f64().unwrap(), s["p_value"].as_f64().unwrap())
+    };
+    let (sym, p) = cka("symbolic");
+    assert!(
+        (0.2..=0.32).contains(&sym) && p < 0.01,
+        "symbolic CKA {sym}, p {p}"
+    );
+    let (txt, p) = cka("text");
+    assert!(
+        (0.1..=0.2).contains(&txt) && p < 0.01,
+        "caption CKA {txt}, p {p}"
+    );
+    let rows = cross["symbolic"]["efficiency"]["rows"].as_array().unwrap();
+    let at100 = rows.iter().find(|r| r["n"] == 100).unwrap();
+    assert!(at100["mapped_mean"].as_f64().unwrap() > 0.75, "{at100}");
+    assert!(
+        out.join("align-symbolic")
+            .join("cka_debiased.csv")
+            .is_file()
+    );
+    assert!(!out.join("store-logmel").exists());
+}
