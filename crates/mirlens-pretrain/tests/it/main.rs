@@ -302,3 +302,69 @@ fn shipped_model_is_reproduced_by_its_committed_recipe() {
     let steps = log.lines().filter(|l| l.contains("\"loss\"")).count();
     assert_eq!(steps, recipe.train.steps);
 }
+
+/// The token LMs shipped under `models/` are reproduced by their committed recipes: the recipe, the corpus
+/// tokenizer (for the caption LM a BPE trained again here from the regenerated captions) and vocabulary, the
+/// config, and the step-0 weights = the recipe's seeded initialisation rounded to f16, bit for bit.
+#[test]
+fn shipped_token_lms_are_reproduced_by_their_committed_recipes() {
+    use mirlens_pretrain::lm::{LmParams, LmRecipe, build_corpus, model::hf_config};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for name in ["mirlens-midi-small", "mirlens-caption-small"] {
+        let recipe_path = root.join(format!("models/recipes/{name}.toml"));
+        let recipe = LmRecipe::load(&recipe_path).unwrap();
+        let shipped = root.join("models").join(name);
+        assert_eq!(
+            LmRecipe::load(&shipped.join("recipe.toml")).unwrap(),
+            recipe,
+            "{name}: shipped recipe.toml differs from the committed recipe"
+        );
+        let corpus = build_corpus(&recipe, recipe_path.parent().unwrap()).unwrap();
+        for dir in [shipped.clone(), shipped.join("checkpoints/step-000000")] {
+            assert_eq!(
+                std::fs::read(dir.join("tokenizer.json")).unwrap(),
+                corpus.tokenizer_json,
+                "{}: tokenizer.json is not the corpus tokenizer",
+                dir.display()
+            );
+        }
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(shipped.join("config.json")).unwrap())
+                .unwrap();
+        let want = hf_config(
+            &recipe.name,
+            &recipe.model,
+            corpus.vocab_size,
+            corpus.bos_id,
+            corpus.eos_id,
+            corpus.pad_id,
+        );
+        assert_eq!(config, want, "{name}: config.json");
+        let init = LmParams::init(&recipe.model, corpus.vocab_size, recipe.seed, &Device::Cpu)
+            .unwrap()
+            .model_tensors();
+        let step0 = read_st(&shipped.join("checkpoints/step-000000/model.safetensors"));
+        assert_eq!(init.len(), step0.len(), "{name}");
+        for (k, t) in &init {
+            let want = t
+                .to_dtype(candle_core::DType::F16)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<half::f16>()
+                .unwrap();
+            let got = step0[k]
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<half::f16>()
+                .unwrap();
+            assert!(
+                want == got,
+                "{name} {k}: shipped step 0 is not the recipe's initialisation"
+            );
+        }
+        let log = std::fs::read_to_string(shipped.join("train_log.jsonl")).unwrap();
+        let steps = log.lines().filter(|l| l.contains("\"loss\"")).count();
+        assert_eq!(steps, recipe.train.steps, "{name}");
+    }
+}
