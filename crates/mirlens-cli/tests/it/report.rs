@@ -462,7 +462,7 @@ fn unknown_stages_are_refused_before_any_work() {
     for (stages, needle) in [
         (
             "nosuch",
-            "unknown stage \"nosuch\"; choose from extract, probe, sae, frames, align, report",
+            "unknown stage \"nosuch\"; choose from extract, probe, sae, frames, symbolic, text, align, curve, report",
         ),
         (",", "names no stage"),
     ] {
