@@ -20,7 +20,6 @@
 //! The model never sees labels: the targets are k-means clusters of MFCC (optionally MFCC + CQT) frames (masked
 //! prediction, cross-entropy) and standardised log-CQT frames (masked reconstruction, MSE).
 
-pub mod corpora;
 pub mod corpus;
 pub mod export;
 pub mod kmeans;

@@ -288,7 +288,7 @@ pub fn forward(
         let vv = split(lin(&h, "attention.v_proj")?)?;
         let scores = q.matmul(&kk.t()?)?;
         // composed from primitive ops: candle_nn's fused softmax has no backward pass, so q and k would not train
-        let att = crate::lm::model::softmax_last_dim(&scores)?;
+        let att = softmax_last_dim(&scores)?;
         let ctx = att
             .matmul(&vv)?
             .transpose(1, 2)?
@@ -357,4 +357,14 @@ pub fn losses(
         mse,
         accuracy: hits as f64 / lv.len().max(1) as f64,
     })
+}
+
+/// Softmax over the last dimension from differentiable primitives (`exp(x − max) / Σ`, the max detached, which
+/// leaves the gradient exact because softmax is shift-invariant): candle-nn's fused `softmax_last_dim` has no
+/// backward pass.
+pub fn softmax_last_dim(x: &candle_core::Tensor) -> Result<candle_core::Tensor> {
+    use candle_core::D;
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
 }

@@ -103,7 +103,7 @@ pub fn build_corpus(recipe: &LmRecipe, recipe_dir: &Path) -> Result<LmCorpus> {
     Ok(corpus)
 }
 
-/// The built-in synthetic corpora (`crate::corpora`): `seed` (default: the recipe's), `pieces`, `notes`,
+/// The built-in synthetic corpora (`super::synth`): `seed` (default: the recipe's), `pieces`, `notes`,
 /// `chords`, `sequences` (counts) and, for captions, `vocab_size` of the BPE.
 fn synth(table: &toml::Table, kind: &str, recipe_seed: u64) -> Result<LmCorpus> {
     const KEYS: [&str; 7] = [
@@ -138,7 +138,7 @@ fn synth(table: &toml::Table, kind: &str, recipe_seed: u64) -> Result<LmCorpus> 
             }),
         }
     };
-    let spec = crate::corpora::SynthCorpusSpec {
+    let spec = super::synth::SynthCorpusSpec {
         seed: int("seed", recipe_seed)?,
         pieces: int("pieces", 3000)? as usize,
         notes: int("notes", 1200)? as usize,
@@ -146,9 +146,9 @@ fn synth(table: &toml::Table, kind: &str, recipe_seed: u64) -> Result<LmCorpus> 
         sequences: int("sequences", 600)? as usize,
     };
     Ok(if kind == "synth-remi" {
-        crate::corpora::synth_remi(&spec)?
+        super::synth::synth_remi(&spec)?
     } else {
-        crate::corpora::synth_captions(&spec, int("vocab_size", 1000)? as usize)?
+        super::synth::synth_captions(&spec, int("vocab_size", 1000)? as usize)?
     }
     .corpus)
 }

@@ -16,6 +16,7 @@ pub mod corpus;
 pub mod export;
 pub mod model;
 pub mod recipe;
+pub mod synth;
 pub mod train;
 
 pub use corpus::{LmCorpus, build_corpus};

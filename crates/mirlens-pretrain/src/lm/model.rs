@@ -173,12 +173,7 @@ fn rope(x: &Tensor, tb: &LmTables) -> Result<Tensor> {
     Ok((x.broadcast_mul(&tb.cos)? + rotated.broadcast_mul(&tb.sin)?)?)
 }
 
-/// Softmax over the last dimension from differentiable primitives.
-pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
-    let max = x.max_keepdim(D::Minus1)?.detach();
-    let e = x.broadcast_sub(&max)?.exp()?;
-    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
-}
+pub use crate::model::softmax_last_dim;
 
 /// Next-token logits `[B·T, V]` of `ids [B, T]` (u32, `T = tables.t`); `p` holds every parameter under its HF name
 /// (f32 or f64, matching `tables`).

@@ -11,8 +11,8 @@
 //!
 //! Training and validation documents come from the generators' own splits: validation pieces are different pieces.
 
+use super::LmCorpus;
 use crate::PretrainError;
-use crate::lm::LmCorpus;
 use mirlens_datasets::Split;
 use mirlens_datasets::synth::{
     ChordsParams, NotesParams, PiecesParams, SequencesParams, SynthDataset, SynthPieces,
